@@ -267,3 +267,22 @@ def table(name: str) -> Table:
         return TABLES[name]
     except KeyError:
         raise KeyError(f"unknown table {name!r}; the model has {', '.join(TABLES)}") from None
+
+
+def arrow_schema(name: str, *, with_time_flags: bool = False):
+    """The Arrow schema of a model table (column order of the model). With `with_time_flags`,
+    each date-or-timestamp column is followed by its `<name>_has_time` flag, as the loader
+    stores it."""
+    import pyarrow as pa
+
+    types = {
+        DType.STRING: pa.string(), DType.CODE: pa.string(), DType.DATE: pa.date32(),
+        DType.DATETIME: pa.timestamp("us"), DType.BOOLEAN: pa.bool_(), DType.INTEGER: pa.int64(),
+        DType.NUMBER: pa.float64(),
+    }
+    fields = []
+    for col in table(name).columns:
+        fields.append(pa.field(col.name, types[col.dtype]))
+        if with_time_flags and col.dtype is DType.DATETIME:
+            fields.append(pa.field(f"{col.name}_has_time", pa.bool_()))
+    return pa.schema(fields)
