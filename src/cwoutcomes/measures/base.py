@@ -1,0 +1,89 @@
+"""What a measure is: a declarative record (id, version, unit, direction, reference values,
+strata, follow-up, the tables it needs, the data-quality checks that can void it) plus one
+function that turns the data set and the windows into *unit rows*.
+
+Unit rows are the FHIR-style populations already resolved: one row per counted unit (child,
+child-county, report, ...) per window and geography, with columns `period_label`, `geo`
+(`state` or a county), the stratum attributes, `numerator` and `denominator` (1/0 for people,
+days for rates per day, population for rates per child). The evaluator sums them; a measure
+never aggregates by stratum, masks or formats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+UNIT_SCALE = {
+    "percent": 100.0,
+    "per_100k_days": 100_000.0,
+    "per_1000_days": 1_000.0,
+    "per_1000_children": 1_000.0,
+    "days": 1.0,
+    "months": 1.0,
+}
+UNIT_LABEL = {
+    "percent": "%",
+    "per_100k_days": "per 100,000 days",
+    "per_1000_days": "per 1,000 days",
+    "per_1000_children": "per 1,000 children",
+    "days": "days",
+    "months": "months",
+}
+FEDERAL_STRATA = ("age_group", "race_ethnicity", "sex", "agency")
+REFERRAL_STRATA = ("age_group", "race_ethnicity", "sex")
+
+
+@dataclass(frozen=True)
+class Measure:
+    id: str
+    version: str
+    name: str
+    unit: str
+    direction: str  # "higher", "lower" or "none" (context measures)
+    units: Callable  # (Dataset, windows ibis table) -> unit rows
+    definition: str
+    requires: tuple[str, ...] = ("children", "episodes", "placements")
+    national_standard: float | None = None
+    reference: dict = field(default_factory=dict)  # e.g. {"median": .., "75th percentile": ..}
+    period_type: str = "year"
+    strata: tuple[str, ...] = FEDERAL_STRATA
+    follow_up_months: int = 0  # observation needed after the window's last day
+    follow_up_days: int = 0
+    dq_checks: tuple[str, ...] = ()  # data-quality.md §2 checks that set status data_quality
+    # How the value is formed: "ratio" (numerator/denominator x scale) or "median" (value
+    # computed by the measure itself, numerator empty, G21.1).
+    statistic: str = "ratio"
+
+    @property
+    def scale(self) -> float:
+        return UNIT_SCALE[self.unit]
+
+    @property
+    def unit_label(self) -> str:
+        return UNIT_LABEL[self.unit]
+
+    @property
+    def is_rate(self) -> bool:
+        return self.unit != "percent" and self.statistic == "ratio"
+
+
+_REGISTRY: dict[str, Measure] = {}
+
+
+def register(*measures: Measure) -> None:
+    for measure in measures:
+        if measure.id in _REGISTRY:
+            raise ValueError(f"measure {measure.id} defined twice")
+        _REGISTRY[measure.id] = measure
+
+
+def lookup(measure_id: str) -> Measure:
+    """A measure already registered (for families that build on another family's measures)."""
+    return _REGISTRY[measure_id]
+
+
+def registry() -> dict[str, Measure]:
+    # Importing the families registers their measures.
+    from cwoutcomes.measures import cfsr3, cfsr4  # noqa: F401
+
+    return dict(_REGISTRY)
