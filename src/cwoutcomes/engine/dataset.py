@@ -70,9 +70,10 @@ class Dataset:
         available: set[str] = set()
         for name, frame in frames.items():
             if name == "data_quality":
-                arrow = pa.Table.from_pandas(
-                    frame.reindex(columns=list(DATA_QUALITY_COLUMNS)).astype(object), preserve_index=False,
-                )
+                frame = frame.reindex(columns=list(DATA_QUALITY_COLUMNS)).astype(object)
+                frame = frame.where(frame.notna(), None)
+                schema = pa.schema([pa.field(name, pa.string()) for name in DATA_QUALITY_COLUMNS])
+                arrow = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
             else:
                 schema = arrow_schema(name, with_time_flags=True)
                 frame = frame.copy()

@@ -63,8 +63,10 @@ def aggregate(units, strata: Iterable[str]):
 
 
 def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window], *,
-             public: bool = False, progress: ProgressCallback | None = None) -> pd.DataFrame:
-    """The results table (data-model.md, Results) for the measures over the windows."""
+             public: bool = False, quality_limits: bool = True,
+             progress: ProgressCallback | None = None) -> pd.DataFrame:
+    """The results table (data-model.md, Results) for the measures over the windows.
+    `quality_limits=False` skips the data-quality limits of G16 (tests of single rules)."""
     frame = windows_frame(windows)
     periods = ds.memtable(frame)
     geos = geographies(ds)
@@ -82,9 +84,10 @@ def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window]
     if progress:
         progress("done", len(measures), len(measures))
     table = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=list(RESULT_COLUMNS))
-    from cwoutcomes.engine.quality import apply_data_quality_status
+    if quality_limits:
+        from cwoutcomes.engine.quality import apply_data_quality_status
 
-    table = apply_data_quality_status(ds, table, measures, windows)
+        table = apply_data_quality_status(ds, table, measures, windows)
     if public:
         from cwoutcomes.engine.masking import mask_small_cells
 

@@ -71,7 +71,7 @@ def quality_checks(ds: Dataset, windows: Sequence[Window]) -> pd.DataFrame:
     first_flag = first_flag.group_by(["episode_id", "dq_start"]).aggregate(
         is_first=first_flag.earlier_removal.isnull().all()
     )
-    active = active.join(first_flag, ["episode_id", "dq_start"]).drop("episode_id_right", "dq_start_right")
+    active = active.join(first_flag, ["episode_id", "dq_start"])
     children_active = p.first_per(active, ["child_id", "county", "dq_start"], ["removal_date", "episode_id"])
     parts = [
         _rate_rows(children_active, "missing_birth_date", lambda t: t.birth_date.isnull()),
@@ -88,6 +88,7 @@ def quality_checks(ds: Dataset, windows: Sequence[Window]) -> pd.DataFrame:
         v = v.filter((v.report_date >= v.dq_start) & (v.report_date <= v.dq_end))
         parts.append(_rate_rows(v, "victim_birth", lambda t: t.birth_date.isnull()))
     table = ds.execute(ibis.union(*parts)).rename(columns={"geo": "county"})
+    table["dq_start"] = pd.to_datetime(table.dq_start).dt.date
     table["rate"] = table.failing / table.total.where(table.total > 0)
     table["limit"] = table.check.map(lambda c: CHECKS[c].limit)
     table["passed"] = ~(table.rate > table.limit)

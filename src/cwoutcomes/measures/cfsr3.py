@@ -36,8 +36,7 @@ def reentry_entry_cohort(ds, windows: ir.Table) -> ir.Table:
         t.end_reason.isin(c.REUNIFICATION_LIKE) & p.within_months(t.removal_date, t.end_date, 12)
     )
     t = c.reentered(ds, t)
-    t = p.with_state(t)
-    return c.unit_rows(t, t.reentered, ibis.literal(1), c.federal_strata(t, t.removal_date))
+    return c.unit_rows(t, t.reentered, ibis.literal(1), t.removal_date)
 
 
 ROUND3_STANDARDS = {"3-S1": 8.50, "3-S2": 9.1, "3-P1": 40.5, "3-P2": 43.6, "3-P3": 30.3,

@@ -61,9 +61,7 @@ def maltreatment_in_care(ds, windows: ir.Table) -> ir.Table:
     totals = days.group_by(["period_label", "geo", "child_id"]).aggregate(total_days=days.days.sum())
     t = first.join(totals, ["period_label", "geo", "child_id"])
     t = t.left_join(reports, ["period_label", "geo", "child_id"])
-    return c.unit_rows(
-        t, t.reports.fill_null(0), ibis.least(t.total_days, 365), c.federal_strata(t, t.span_start)
-    )
+    return c.unit_rows(t, t.reports.fill_null(0), ibis.least(t.total_days, 365), t.span_start)
 
 
 # -- 4-S2 -----------------------------------------------------------------------------------
@@ -93,11 +91,7 @@ def later_reports(ds, initial: ir.Table) -> ir.Table:
 
 def recurrence_rows(initial: ir.Table, recurred: ir.Table) -> ir.Table:
     t = initial.left_join(recurred, ["period_label", "child_id"])
-    t = p.with_state(t)
-    return c.unit_rows(
-        t, t.recurred.fill_null(False), ibis.literal(1),
-        c.federal_strata(t, t.report_date, agency=False),
-    )
+    return c.unit_rows(t, t.recurred.fill_null(False), ibis.literal(1), t.report_date, agency=False)
 
 
 def recurrence(ds, windows: ir.Table) -> ir.Table:
@@ -115,8 +109,7 @@ def permanency_entries(ds, windows: ir.Table) -> ir.Table:
         c.is_permanency(t.end_reason) & t.adjusted_end.notnull()
         & p.within_months(t.removal_date, t.adjusted_end, 12)
     ).fill_null(False)
-    t = p.with_state(t)
-    return c.unit_rows(t, reached, ibis.literal(1), c.federal_strata(t, t.removal_date))
+    return c.unit_rows(t, reached, ibis.literal(1), t.removal_date)
 
 
 # -- 4-P2 / 4-P3 ----------------------------------------------------------------------------
@@ -124,8 +117,7 @@ def permanency_in_care(min_months: int, max_months: int | None):
     def units(ds, windows: ir.Table) -> ir.Table:
         t = c.in_care_cohort(ds, windows, min_months, max_months)
         reached = c.is_permanency(t.end_reason) & (t.end_date <= t.pe).fill_null(False)
-        t = p.with_state(t)
-        return c.unit_rows(t, reached, ibis.literal(1), c.federal_strata(t, t.ps))
+        return c.unit_rows(t, reached, ibis.literal(1), t.ps)
 
     return units
 
@@ -143,8 +135,7 @@ def reentry_exits(ds, windows: ir.Table) -> ir.Table:
 
 def reentry(ds, windows: ir.Table) -> ir.Table:
     t = c.reentered(ds, reentry_exits(ds, windows))
-    t = p.with_state(t)
-    return c.unit_rows(t, t.reentered, ibis.literal(1), c.federal_strata(t, t.end_date))
+    return c.unit_rows(t, t.reentered, ibis.literal(1), t.end_date)
 
 
 # -- 4-P5 -----------------------------------------------------------------------------------
@@ -177,9 +168,7 @@ def placement_stability(ds, windows: ir.Table) -> ir.Table:
         total_days=g.days.sum(), total_moves=g.moves.sum()
     )
     t = first.join(totals, ["period_label", "geo", "child_id"])
-    return c.unit_rows(
-        t, t.total_moves, ibis.least(t.total_days, 365), c.federal_strata(t, t.removal_date)
-    )
+    return c.unit_rows(t, t.total_moves, ibis.least(t.total_days, 365), t.removal_date)
 
 
 # -- 4-ER -----------------------------------------------------------------------------------

@@ -34,13 +34,18 @@ def federal_strata(t: ir.Table, age_at: ir.DateValue, *, agency: bool = True) ->
     return columns
 
 
-def unit_rows(t: ir.Table, numerator, denominator, strata: dict) -> ir.Table:
-    """The evaluator's input shape: period, geography, strata, numerator, denominator."""
-    return t.select(
-        "period_label", "geo", **strata,
-        numerator=ibis.ifelse(numerator, 1, 0) if isinstance(numerator, ir.BooleanValue) else numerator,
-        denominator=denominator,
+def unit_rows(t: ir.Table, numerator, denominator, age_at: ir.DateValue, *, agency: bool = True) -> ir.Table:
+    """The evaluator's input shape: period, geography, federal strata, numerator, denominator.
+    Rows without a `geo` column are anchored in their county and counted for the state too."""
+    if isinstance(numerator, ir.BooleanValue):
+        numerator = numerator.ifelse(1, 0)
+    rows = t.select(
+        "period_label", "county", *(["geo"] if "geo" in t.columns else []),
+        **federal_strata(t, age_at, agency=agency), numerator=numerator, denominator=denominator,
     )
+    if "geo" not in rows.columns:
+        rows = p.with_state(rows)
+    return rows.drop("county")
 
 
 def entry_cohort(ds, windows: ir.Table, *, extra_rules: tuple[str, ...] = ("r8", "r9")) -> ir.Table:

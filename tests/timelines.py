@@ -1,0 +1,121 @@
+"""Hand-made child timelines for measure tests: a tiny data set written as Python calls, so each
+test reads like the case it checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from itertools import count
+
+import pandas as pd
+
+from cwoutcomes.engine.dataset import Dataset
+from cwoutcomes.engine.evaluator import evaluate
+from cwoutcomes.engine.periods import parse_window
+from cwoutcomes.measures import registry
+
+ALAMEDA, FRESNO = "06001", "06019"
+
+
+def d(text: str | None) -> dt.date | None:
+    return None if text is None else dt.date.fromisoformat(text)
+
+
+@dataclass
+class Timelines:
+    rows: dict[str, list[dict]] = field(default_factory=lambda: {
+        "children": [], "episodes": [], "placements": [], "referrals": [], "allegations": [],
+        "population": [], "data_quality": [],
+    })
+    _ids: count = field(default_factory=lambda: count(1))
+
+    def _next(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids)}"
+
+    def child(self, child_id: str, birth: str | None, sex: str = "female", race: str = "white") -> str:
+        self.rows["children"].append(
+            {"child_id": child_id, "birth_date": d(birth), "sex": sex, "race_ethnicity": race}
+        )
+        return child_id
+
+    def episode(self, child_id: str, removal: str, exit: str | None = None,
+                reason: str | None = "reunification",
+                *, county: str = ALAMEDA, agency: str = "child_welfare", placements=None,
+                episode_id: str | None = None) -> str:
+        """placements: list of (start, setting, provider) or (start, end, setting, provider);
+        default: one foster home for the whole episode."""
+        episode_id = episode_id or self._next("e")
+        reason = reason if exit is not None else None
+        self.rows["episodes"].append({
+            "episode_id": episode_id, "child_id": child_id, "county": county, "agency": agency,
+            "removal_date": d(removal), "exit_date": d(exit), "exit_reason": reason,
+        })
+        specs = placements if isinstance(placements, list) else [(removal, "foster_home", f"h-{episode_id}")]
+        starts = [spec[0] for spec in specs]
+        for index, spec in enumerate(specs):
+            if len(spec) == 4:
+                start, end, setting, provider = spec
+            else:
+                start, setting, provider = spec
+                end = starts[index + 1] if index + 1 < len(specs) else exit
+            self.rows["placements"].append({
+                "placement_id": f"{episode_id}-p{index + 1}", "episode_id": episode_id,
+                "child_id": child_id, "start_date": d(start), "end_date": d(end),
+                "setting": setting, "provider_id": provider,
+            })
+        return episode_id
+
+    def report(self, child_id: str, received: str, *, county: str = ALAMEDA, disposition: str = "substantiated",
+               incident: str | None = None, fatality: bool = False, perpetrator: str = "parent",
+               response: str = "immediate") -> str:
+        referral_id = self._next("r")
+        self.rows["referrals"].append({
+            "referral_id": referral_id, "county": county, "received_at": received,
+            "response_type": response, "first_contact_at": None, "first_contact_status": None,
+        })
+        self.rows["allegations"].append({
+            "allegation_id": self._next("a"), "referral_id": referral_id, "child_id": child_id,
+            "maltreatment_type": "general_neglect", "disposition": disposition,
+            "disposition_date": d(received[:10]), "incident_date": d(incident),
+            "perpetrator_type": perpetrator, "fatality": fatality,
+        })
+        return referral_id
+
+    def population(self, year: int, county: str, count_: int, *, age: int = 5, sex: str = "female",
+                   race: str = "white") -> None:
+        self.rows["population"].append({
+            "year": year, "county": county, "age": age, "sex": sex, "race_ethnicity": race,
+            "population": count_,
+        })
+
+    def flag(self, table: str, key: str, rule: str) -> None:
+        self.rows["data_quality"].append({
+            "table_name": table, "record_key": key, "column_name": None, "value": None,
+            "rule": rule, "effect": "flagged",
+        })
+
+    def dataset(self, engine: str, extract: str = "2027-12-31") -> Dataset:
+        frames = {name: pd.DataFrame(rows) for name, rows in self.rows.items() if rows}
+        if "data_quality" not in frames:
+            frames["data_quality"] = pd.DataFrame(columns=["table_name", "record_key", "column_name",
+                                                            "value", "rule", "effect"])
+        return Dataset.from_frames(frames, extract_date=d(extract), engine=engine)
+
+    def results(self, engine: str, measure_id: str, window: str = "2024Q4", *,
+                extract: str = "2027-12-31", public: bool = False, quality_limits: bool = False) -> pd.DataFrame:
+        """Results of one measure; the G16 limits are off unless asked for, since a handful of
+        hand-made children always fails some rate limit."""
+        ds = self.dataset(engine, extract)
+        return evaluate(ds, [registry()[measure_id]], [parse_window(window)], public=public,
+                        quality_limits=quality_limits)
+
+    def state(self, engine: str, measure_id: str, window: str = "2024Q4", **kwargs) -> tuple[float, float]:
+        """(numerator, denominator) of the statewide `all` row."""
+        row = cell(self.results(engine, measure_id, window, **kwargs), "state")
+        return row.numerator, row.denominator
+
+
+def cell(results: pd.DataFrame, county: str, stratum: str = "all", value: str = "all") -> pd.Series:
+    rows = results[(results.county == county) & (results.stratum == stratum) & (results.stratum_value == value)]
+    assert len(rows) == 1, f"expected one row for {county}/{stratum}/{value}, got {len(rows)}"
+    return rows.iloc[0]
