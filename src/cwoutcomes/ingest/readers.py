@@ -7,6 +7,7 @@ value exactly as the user wrote it.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -73,14 +74,11 @@ def discover(source: Path) -> Source:
         raise InputError("a data set is a folder of CSV/Parquet files or a .duckdb file", path=source)
     missing = [name for name in REQUIRED_TABLES if name not in found.tables]
     if missing:
-        where = "folder" if found.kind == "folder" else "database"
-        raise InputError(
-            f"missing required table{'s' if len(missing) > 1 else ''} {', '.join(missing)} in the "
-            f"data set {where} {source} (expected "
-            + ("; ".join(f"{m}.parquet or {m}.csv" for m in missing) if found.kind == "folder"
-               else "tables named " + ", ".join(missing)) + ")",
-            path=source,
-        )
+        tables = f"table{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+        if found.kind == "folder":
+            files = " or ".join(f"{m}.parquet/.csv" for m in missing)
+            raise InputError(f"missing required {tables}: no {files} in folder {source}")
+        raise InputError(f"missing required {tables} in database {source}")
     return found
 
 
@@ -141,22 +139,46 @@ def read_dataset_json(folder: Path) -> dt.date | None:
                          field="extract_date") from None
 
 
-def _csv_reader(path: Path) -> str:
-    # Dialect pinned to data-model.md (comma, double quotes, header) so the sniffer cannot guess
-    # a different one on odd data; all_varchar so every value reaches the typed checks as written.
-    return (f"read_csv({sql_str(path)}, header = true, all_varchar = true, delim = ',', "
-            "quote = '\"', escape = '\"', encoding = 'utf-8')")
+def csv_header(path: Path) -> list[str]:
+    """Column names from the header row (read here, not sniffed, so a bad data row can never
+    make the header look like data). Unnamed or repeated extra columns get placeholder names."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            header = next(csv.reader(fh), None)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read the file: {exc}", path=path) from None
+    if not header:
+        raise InputError("empty file: no header row", path=path)
+    names: list[str] = []
+    for i, name in enumerate(header, start=1):
+        if name in names and name in TABLES[path.stem].column_names:
+            raise InputError(f"column {name} appears twice in the header", path=path, field=name)
+        names.append(name if name and name not in names else f"column{i}__ignored")
+    return names
+
+
+def _csv_reader(path: Path, header: list[str]) -> str:
+    # Dialect pinned to data-model.md (comma, double quotes, header row) and every column read
+    # as text, so each value reaches the typed checks exactly as written.
+    columns = "{" + ", ".join(f"{sql_str(n)}: 'VARCHAR'" for n in header) + "}"
+    return (f"read_csv({sql_str(path)}, header = true, auto_detect = false, columns = {columns}, "
+            "delim = ',', quote = '\"', escape = '\"', encoding = 'utf-8', strict_mode = true, "
+            "null_padding = false)")
 
 
 def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """The gist of a DuckDB error, without the lines that quote the offending data row."""
+    lines = [line.strip() for line in str(exc).strip().splitlines()]
+    keep = [lines[0]] if lines else [type(exc).__name__]
+    keep += [line for line in lines[1:] if line.startswith("Expected Number of Columns")]
+    return "; ".join(keep)
 
 
 def stage(con: duckdb.DuckDBPyConnection, src: SourceTable) -> Staged:
     """Copy the model columns of one source table into TEMP table raw_<name>."""
     model = TABLES[src.name]
     if src.fmt == "csv":
-        scan = _csv_reader(src.path)
+        scan = _csv_reader(src.path, csv_header(src.path))
     elif src.fmt == "parquet":
         scan = f"read_parquet({sql_str(src.path)}, file_row_number = true)"
     elif src.fmt == "duckdb":
@@ -166,7 +188,7 @@ def stage(con: duckdb.DuckDBPyConnection, src: SourceTable) -> Staged:
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
     except duckdb.Error as exc:
-        raise InputError(f"cannot read table {src.name}: {_first_line(exc)}", path=src.source_file) from None
+        raise InputError(f"cannot read table {src.name}: {_first_line(exc)}", path=src.path) from None
     types = {row[0]: row[1] for row in described}
     if src.fmt == "parquet":
         types.pop("file_row_number", None)
@@ -174,7 +196,7 @@ def stage(con: duckdb.DuckDBPyConnection, src: SourceTable) -> Staged:
     if missing:
         raise InputError(
             f"table {src.name} is missing required column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(missing)}", path=src.source_file, field=missing[0],
+            f"{', '.join(missing)}", path=src.path, field=missing[0],
         )
     columns = {c: types[c] for c in model.column_names if c in types}
     relation = f"raw_{src.name}"
@@ -190,7 +212,7 @@ def stage(con: duckdb.DuckDBPyConnection, src: SourceTable) -> Staged:
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(relation)} AS SELECT {select} FROM {scan}")
     except duckdb.Error as exc:
-        raise InputError(f"cannot read table {src.name}: {_first_line(exc)}", path=src.source_file) from None
+        raise InputError(f"cannot read table {src.name}: {_first_line(exc)}", path=src.path) from None
     return Staged(src, relation, columns, row_expr, offset)
 
 
