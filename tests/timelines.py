@@ -95,7 +95,8 @@ class Timelines:
         })
 
     def dataset(self, engine: str, extract: str = "2027-12-31") -> Dataset:
-        frames = {name: pd.DataFrame(rows) for name, rows in self.rows.items() if rows}
+        required = ("children", "episodes", "placements")
+        frames = {name: pd.DataFrame(rows) for name, rows in self.rows.items() if rows or name in required}
         if "data_quality" not in frames:
             frames["data_quality"] = pd.DataFrame(columns=["table_name", "record_key", "column_name",
                                                             "value", "rule", "effect"])

@@ -27,6 +27,7 @@ def spark_session(master: str | None = None):
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", os.environ.get("CWOUTCOMES_SPARK_PARTITIONS", "4"))
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.memory", os.environ.get("CWOUTCOMES_SPARK_MEMORY", "4g"))
             .config("spark.sql.ansi.enabled", "false")
             .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")

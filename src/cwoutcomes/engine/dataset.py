@@ -91,7 +91,16 @@ class Dataset:
                 frame = frame.astype({f.name: object for f in schema if pa.types.is_date32(f.type)})
                 frame = frame.where(frame.notna(), None)
                 arrow = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
-            con.create_table(prefix + name, arrow, overwrite=True)
+            if engine == "spark":
+                # Spark's create_table writes a managed table to disk; a parquet-backed temporary
+                # view is much faster for small frames.
+                import pyarrow.parquet as pq
+
+                staging = Path(tempfile.mkdtemp(prefix="cwoutcomes-frames-"))
+                pq.write_table(arrow, staging / f"{name}.parquet")
+                con.read_parquet(str(staging / f"{name}.parquet"), table_name=prefix + name)
+            else:
+                con.create_table(prefix + name, arrow, overwrite=True)
             available.add(name)
         dataset = cls(con, engine, extract_date, available)
         dataset._prefix = prefix
@@ -112,8 +121,17 @@ class Dataset:
         return self.con.execute(expr)
 
     def memtable(self, frame: pd.DataFrame) -> ir.Table:
-        """A small literal table (periods) usable in joins on this engine."""
-        return ibis.memtable(frame)
+        """A small literal table (periods) registered on this engine, so that cached
+        expressions built on it can be executed later (Ibis memtables are not re-registered
+        by Spark's cache)."""
+        self._memtables += 1
+        name = f"{self._prefix}cw_literal_{id(self) % 10**6}_{self._memtables}"
+        if self.engine == "spark":
+            self.con._session.createDataFrame(frame).createOrReplaceTempView(name)
+            return self.con.table(name)
+        return self.con.create_table(name, ibis.memtable(frame), temp=True, overwrite=True)
+
+    _memtables = 0
 
     # -- flags --------------------------------------------------------------------------------
     def flags(self, table_name: str) -> ir.Table | None:

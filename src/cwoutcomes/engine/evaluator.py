@@ -78,8 +78,12 @@ def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window]
         if missing:
             sums = pd.DataFrame(columns=["period_label", "geo", "numerator", "denominator", "stratum", "stratum_value"])
         else:
-            units = measure.units(ds, periods)
-            sums = ds.execute(aggregate(units, measure.strata))
+            # Unit rows are computed once and reused by every stratum's aggregation.
+            units = measure.units(ds, periods).cache()
+            try:
+                sums = ds.execute(aggregate(units, measure.strata))
+            finally:
+                units.release()
         results.append(finish(measure, sums, frame, geos, ds.extract_date, not_available=bool(missing)))
     if progress:
         progress("done", len(measures), len(measures))

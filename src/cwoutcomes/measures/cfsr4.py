@@ -180,8 +180,8 @@ def population_rows(ds, windows: ir.Table) -> ir.Table:
     pop = p.with_state(pop)
     return pop.select(
         "period_label", "geo", age_group=p.california_age_group_of_years(pop.age),
-        race_ethnicity=pop.race_ethnicity, sex=pop.sex, numerator=ibis.literal(0),
-        denominator=pop.population,
+        race_ethnicity=pop.race_ethnicity, sex=pop.sex, numerator=ibis.literal(0.0),
+        denominator=pop.population.cast("float64"),
     )
 
 
@@ -190,8 +190,8 @@ def entry_rate_rows(ds, windows: ir.Table, entries: ir.Table) -> ir.Table:
     first = c.per_child_geography(g, ["removal_date", "episode_id"])
     children = first.select(
         "period_label", "geo", age_group=p.california_age_group(first.birth_date, first.removal_date),
-        race_ethnicity=first.race_ethnicity, sex=first.sex, numerator=ibis.literal(1),
-        denominator=ibis.literal(0),
+        race_ethnicity=first.race_ethnicity, sex=first.sex, numerator=ibis.literal(1.0),
+        denominator=ibis.literal(0.0),
     )
     return children.union(population_rows(ds, windows))
 

@@ -41,7 +41,8 @@ def unit_rows(t: ir.Table, numerator, denominator, age_at: ir.DateValue, *, agen
         numerator = numerator.ifelse(1, 0)
     rows = t.select(
         "period_label", "county", *(["geo"] if "geo" in t.columns else []),
-        **federal_strata(t, age_at, agency=agency), numerator=numerator, denominator=denominator,
+        **federal_strata(t, age_at, agency=agency), numerator=numerator.cast("float64"),
+        denominator=denominator.cast("float64"),
     )
     if "geo" not in rows.columns:
         rows = p.with_state(rows)
