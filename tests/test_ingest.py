@@ -262,3 +262,67 @@ def test_cli_validate_missing_table_is_one_line_and_exit_code_2(tmp_path):
     error_lines = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and "children" in error_lines[0]
     assert "Traceback" not in result.output
+
+
+def test_csv_dialect_bom_crlf_quotes_and_empty_strings(tmp_path):
+    source = write_dataset(tmp_path / "src", base())
+    text = (
+        "\ufeffchild_id,birth_date,sex,race_ethnicity\r\n"
+        'C1,2010-01-01,female,white\r\n'
+        '"C,2","",male,"hispanic"\r\n'  # comma inside quotes; quoted empty = null
+        '"C\n3",2008-03-10,female,black\r\n'  # a line break inside quotes is one record
+        'C4,2011-01-01,Male,white\r\n'
+    )
+    (source / "children.csv").write_bytes(text.encode("utf-8"))
+    summary = load_dataset(source, tmp_path / "db.duckdb", extract_date=D(2024, 12, 31))
+    con = duckdb.connect(str(summary.db_path), read_only=True)
+    assert con.execute("SELECT child_id, birth_date FROM children").fetchall() == [
+        ("C1", D(2010, 1, 1)), ("C,2", None), ("C\n3", D(2008, 3, 10))]  # stored in source order
+    # C4 is the 4th data record although it is on the 6th line of the file.
+    assert con.execute("SELECT record_key, column_name, value, source_row FROM data_quality WHERE rule = 'R1'"
+                       ).fetchall() == [("C4", "sex", "Male", 4)]
+
+
+def test_pandas_style_parquet_floats_nan_and_text_dates(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = write_dataset(tmp_path / "src", base(), "parquet")
+    # pandas writes an integer column with gaps as float64 (NaN = missing) and may leave dates as text
+    pq.write_table(pa.table({
+        "year": [2020.0, 2020.0, 2020.0], "county": ["06001"] * 3, "age": [1.0, float("nan"), 2.5],
+        "sex": ["male"] * 3, "race_ethnicity": ["white"] * 3, "population": [10.0, 20.0, 30.0],
+    }), source / "population.parquet")
+    pq.write_table(pa.table({
+        "child_id": ["C1", "C2"], "exam_date": ["2020-05-01", "2020-02-30"], "exam_type": ["medical", "dental"],
+    }), source / "health_exams.parquet")
+    summary = load_dataset(source, tmp_path / "db.duckdb", extract_date=D(2024, 12, 31))
+    con = duckdb.connect(str(summary.db_path), read_only=True)
+    assert con.execute("SELECT year, age, population FROM population ORDER BY age NULLS LAST").fetchall() == [
+        (2020, 1, 10), (2020, None, 20)]
+    assert con.execute("SELECT exam_date FROM health_exams").fetchall() == [(D(2020, 5, 1),)]
+    assert dq(con, "R1") == [
+        ("health_exams", "2", "exam_date", "2020-02-30", "R1", "rejected"),
+        ("population", "2020|06001|2.5|male|white", "age", "2.5", "R1", "rejected"),
+    ]
+
+
+def test_duckdb_source_lists_extra_tables_and_cannot_be_its_own_target(tmp_path):
+    source = write_dataset(tmp_path / "src", base(), "duckdb")
+    con = duckdb.connect(str(source))
+    con.execute("CREATE TABLE scratch AS SELECT 1 AS x")
+    con.close()
+    summary = load_dataset(source, tmp_path / "db.duckdb", extract_date=D(2024, 12, 31))
+    assert summary.ignored_files == ["table scratch"]
+    with pytest.raises(InputError, match="data set itself"):
+        load_dataset(source, source)
+    with pytest.raises(InputError, match="not found"):
+        load_dataset(tmp_path / "nowhere", tmp_path / "db2.duckdb")
+
+
+def test_a_model_column_named_twice_in_a_csv_header_is_an_error(tmp_path):
+    source = write_dataset(tmp_path / "src", base())
+    (source / "children.csv").write_text("child_id,sex,birth_date,sex,race_ethnicity\nC1,male,2010-01-01,male,white\n")
+    with pytest.raises(InputError) as err:
+        load_dataset(source, tmp_path / "db.duckdb")
+    assert "sex" in str(err.value) and "children.csv" in str(err.value)
