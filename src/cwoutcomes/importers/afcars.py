@@ -29,8 +29,8 @@ from cwoutcomes.importers import codes
 from cwoutcomes.importers.dataset import ImportSummary, Progress, write_source
 from cwoutcomes.importers.episodes import rebuild
 from cwoutcomes.importers.parse import (
-    UnreadableFile, delimited_columns, fixed_width_columns, parse_codes, parse_dates, parse_ints,
-    read_lines, texts,
+    UnreadableFile, county_codes, delimited_columns, fixed_width_columns, parse_codes, parse_dates,
+    parse_ints, read_lines, texts,
 )
 from cwoutcomes.importers.rejects import (
     FILE_SKIPPED, RECORD_DROPPED, SUPERSEDED, VALUE_DROPPED, Rejects,
@@ -110,6 +110,9 @@ def _read_fixed(path: Path, lines: list[str], rejects: Rejects):
     summary_pending = True  # the first non-delimiter record of the foster-care section
     for number, line in enumerate(lines, start=1):
         if not line.strip():
+            if summary_pending and line and not in_adoption:  # a summary record left all blank
+                summary_pending = False
+                stats["summary records skipped"] += 1
             continue
         if in_adoption:
             stats["adoption lines ignored"] += 1
@@ -265,7 +268,7 @@ def validate(raw: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
     bad_value(bad, "HISORGIN", "code not in 1, 2, 3")
     out["race_ethnicity"] = _race(hispanic == "1", flags)
 
-    county, bad_county = _county(raw["FIPSCODE"], state)
+    county, bad_county = county_codes(raw["FIPSCODE"], state)
     bad_value(bad_county, "FIPSCODE", "not a 5-digit county FIPS code of the record's state")
     out["county"] = county
 
@@ -317,19 +320,6 @@ def _race(hispanic: pd.Series, flags: dict[str, pd.Series]) -> pd.Series:
         [hispanic.fillna(False).astype(bool), n > 1, n == 1],
         ["hispanic", "multiracial", single], default="unknown")
     return pd.Series(result, index=hispanic.index)
-
-
-def _county(raw: pd.Series, state: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """5-digit county FIPS codes. Research extracts drop the leading zero ("6037"); a 3-digit
-    county code is completed with the record's state. County part 000 means not reported."""
-    text, missing = texts(raw)
-    text = text.fillna("")
-    digits = text.str.fullmatch(r"\d{3,5}")
-    full = text.where(~(digits & (text.str.len() == 4)), "0" + text)
-    full = full.where(~(digits & (text.str.len() == 3)), state + text)
-    ok = digits & (full.str[:2] == state) & (full.str[2:] != "000")
-    unreported = digits & (full.str[2:] == "000")
-    return full.where(ok, None), ~missing & ~ok & ~unreported
 
 
 # --- import -------------------------------------------------------------------------------------

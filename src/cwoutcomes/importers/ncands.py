@@ -25,7 +25,8 @@ from cwoutcomes.errors import InputError
 from cwoutcomes.importers import codes
 from cwoutcomes.importers.dataset import ImportSummary, Progress, write_source
 from cwoutcomes.importers.parse import (
-    UnreadableFile, delimited_columns, parse_codes, parse_dates, parse_ints, read_lines, texts,
+    UnreadableFile, county_codes, delimited_columns, parse_codes, parse_dates, parse_ints, read_lines,
+    texts,
 )
 from cwoutcomes.importers.rejects import (
     FILE_SKIPPED, RECORD_DROPPED, SUPERSEDED, VALUE_DROPPED, Rejects,
@@ -125,14 +126,14 @@ def validate(raw: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
         bad_value(bad, element, "not a date")
         out[column] = values
     age, bad = parse_ints(raw["CHAGE"], 0, 99)
-    bad = bad | (age.notna() & age.between(22, 76) | age.between(78, 98)).fillna(False)
-    bad_value(bad, "CHAGE", "age not 0-21, 77 (unborn) or 99 (unknown)")
-    out["age"] = age.where(~bad & (age != 99))
+    odd = (age.between(22, 76) | age.between(78, 98)).fillna(False).astype(bool)
+    bad_value(bad | odd, "CHAGE", "age not 0-21, 77 (unborn) or 99 (unknown)")
+    out["age"] = age.where(~odd & (age != 99).fillna(False).astype(bool))
 
     county = raw["RPTFIPS"].where(raw["RPTFIPS"].notna() & (raw["RPTFIPS"].astype(str).str.strip() != ""),
                                   raw["CHCNTY"])
     fips = state.map(codes.STATE_ABBR_TO_FIPS).fillna("")
-    out["county"], bad = _county(county, fips)
+    out["county"], bad = county_codes(county, fips)
     bad_value(bad, "RPTFIPS", "not a county FIPS code of the report's state")
 
     sex, bad = parse_codes(raw["CHSEX"], codes.NCANDS_SEX)
@@ -191,18 +192,6 @@ def validate(raw: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
         priority = np.array([*codes.PERPETRATOR_PRIORITY, *["unknown"] * 100], dtype=object)
         out[f"perpetrator{k}"] = priority[np.minimum(best, len(priority) - 1)]
     return out.loc[~dropped]
-
-
-def _county(raw: pd.Series, state_fips: pd.Series) -> tuple[pd.Series, pd.Series]:
-    text, missing = texts(raw)
-    text = text.fillna("")
-    digits = text.str.fullmatch(r"\d{1,5}")
-    full = text.where(~(digits & (text.str.len() == 4)), "0" + text)
-    short = digits & (text.str.len() <= 3)
-    full = full.where(~short, state_fips + text.str.zfill(3))
-    ok = digits & (full.str[:2] == state_fips) & (full.str[2:] != "000")
-    unreported = digits & (full.str[2:] == "000")
-    return full.where(ok, None), ~missing & ~ok & ~unreported
 
 
 def supersede(rows: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:

@@ -167,3 +167,19 @@ def texts(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Stripped text (None when missing) and the missing mask."""
     text, missing = _normalise(raw)
     return text.where(~missing, None), missing
+
+
+def county_codes(raw: pd.Series, state_fips: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """5-digit county FIPS codes (state + county) and the bad mask. Research extracts drop the
+    leading zero ("6037"); a county code without state ("37", "037", or zero-padded "00037": no
+    state has FIPS 00) is completed with the record's state. County part 000 means "not
+    reported": null, not an error. A code of another state is an error."""
+    text, missing = texts(raw)
+    text = text.fillna("")
+    digits = text.str.fullmatch(r"\d{1,5}")
+    full = text.where(~(digits & (text.str.len() == 4)), "0" + text)
+    county_only = digits & ((text.str.len() <= 3) | ((text.str.len() == 5) & text.str.startswith("00")))
+    full = full.where(~county_only, state_fips + text.str[-3:].str.zfill(3))
+    ok = digits & (full.str[:2] == state_fips) & (full.str[2:] != "000")
+    unreported = digits & (full.str[2:] == "000")
+    return full.where(ok, None), ~missing & ~ok & ~unreported
