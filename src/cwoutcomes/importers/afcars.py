@@ -313,11 +313,11 @@ def validate(raw: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
 
 def _race(hispanic: pd.Series, flags: dict[str, pd.Series]) -> pd.Series:
     race_cols = list(codes.AFCARS_RACE_FLAGS)
-    matrix = pd.DataFrame({name: flags[name] for name in race_cols}).fillna(False).astype(bool)
+    matrix = pd.DataFrame({name: flags[name].astype(bool) for name in race_cols})
     n = matrix.sum(axis=1)
     single = matrix.idxmax(axis=1).map(codes.AFCARS_RACE_FLAGS)
     result = np.select(
-        [hispanic.fillna(False).astype(bool), n > 1, n == 1],
+        [hispanic.astype("boolean").fillna(False).astype(bool), n > 1, n == 1],
         ["hispanic", "multiracial", single], default="unknown")
     return pd.Series(result, index=hispanic.index)
 

@@ -152,7 +152,7 @@ def _prepare_placements(placements: pd.DataFrame, notes: Counter) -> pd.DataFram
     prev_provider = provider.where(countable).groupby(p["episode_id"]).transform(
         lambda s: s.ffill().shift())
     continues = countable & provider.notna() & (provider == prev_provider)
-    new_setting = countable & ~continues.fillna(False)
+    new_setting = countable & ~continues.astype("boolean").fillna(False).astype(bool)
     p["numplep"] = new_setting.astype(int).groupby(p["episode_id"]).cumsum()
     # CURSETDT: a directly consecutive row with the same provider continues the setting (a
     # re-licensing); a return after a THV or runaway starts a new date (NUMPLEP stays).

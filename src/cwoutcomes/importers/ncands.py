@@ -179,8 +179,9 @@ def validate(raw: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
         alleged = kind.notna() & (kind != codes.NCANDS_NO_MALTREATMENT) & \
             (level.fillna("") != codes.NCANDS_LEVEL_NO_MALTREATMENT)
         out[f"type{k}"] = kind.map(codes.NCANDS_MALTREATMENT).where(alleged)
-        disposition = level.map(codes.NCANDS_DISPOSITION).fillna(
-            report_disposition.map(codes.NCANDS_DISPOSITION))
+        disposition = level.map(codes.NCANDS_DISPOSITION)
+        disposition = disposition.where(disposition.notna(),
+                                        report_disposition.map(codes.NCANDS_DISPOSITION))
         out[f"disposition{k}"] = disposition.where(alleged)
         ranks = []
         for p in PERPETRATORS:
@@ -281,7 +282,7 @@ def build_tables(rows: pd.DataFrame, notes: dict[str, int]) -> dict[str, pd.Data
     allegations = pd.concat(parts, ignore_index=True)
     # Federal victims include a maltreatment death whatever the level (input-formats.md 3.3);
     # the model decides victims by disposition alone, so such allegations become `indicated`.
-    upgrade = allegations["fatality"].fillna(False).astype(bool) & \
+    upgrade = allegations["fatality"].astype("boolean").fillna(False).astype(bool) & \
         ~allegations["disposition"].isin(("substantiated", "indicated"))
     allegations.loc[upgrade, "disposition"] = "indicated"
     notes["allegations made `indicated` because of a maltreatment death"] = int(upgrade.sum())
