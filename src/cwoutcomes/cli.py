@@ -156,6 +156,12 @@ def demo(
     print_load_summary(summary)
 
 
+from cwoutcomes.importers.cli import export_app, import_app  # noqa: E402
+
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
