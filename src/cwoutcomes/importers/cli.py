@@ -82,8 +82,10 @@ def import_afcars_command(
     data: Path = typer.Option(..., "--out", help="Data-set folder to write (created; an earlier "
                               "AFCARS import there is replaced, other sources kept)."),
 ) -> None:
-    """Import legacy AFCARS foster-care files: rebuild children, removal episodes and placements
-    from the six-month snapshots (see docs/import.md for what is approximate)."""
+    """Import legacy AFCARS foster-care files (both layouts).
+
+    Children, removal episodes and placements are rebuilt from the six-month snapshots;
+    docs/import.md says what is approximate because of that."""
     from cwoutcomes.importers import import_afcars
 
     _print_import(_run("importing AFCARS", lambda p: import_afcars(files, data, progress=p)))
@@ -96,8 +98,10 @@ def import_ncands_command(
     data: Path = typer.Option(..., "--out", help="Data-set folder to write (created; an earlier "
                               "NCANDS import there is replaced, other sources kept)."),
 ) -> None:
-    """Import NCANDS child files: referrals, allegations (up to four maltreatments per child and
-    report) and children, linked to AFCARS records by the AFCARS id."""
+    """Import NCANDS child files (tab-delimited research release).
+
+    Referrals, allegations (up to four maltreatments per child and report) and children, linked
+    to AFCARS records by the AFCARS id."""
     from cwoutcomes.importers import import_ncands
 
     _print_import(_run("importing NCANDS", lambda p: import_ncands(files, data, progress=p)))
