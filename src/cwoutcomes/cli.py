@@ -136,6 +136,132 @@ def print_load_summary(summary) -> None:
     out.print(f"Failing records: {summary.data_quality_csv}")
 
 
+def selected_measures(ids: Optional[str]):
+    from cwoutcomes.measures import registry
+
+    measures = registry()
+    if not ids:
+        return list(measures.values())
+    wanted = [part.strip() for part in ids.split(",") if part.strip()]
+    unknown = [m for m in wanted if m not in measures]
+    if unknown:
+        raise CwoutcomesError(f"unknown measure(s): {', '.join(unknown)}; see `cwoutcomes measures`")
+    return [measures[m] for m in wanted]
+
+
+def open_dataset(data: Path, engine: str, extract_date: Optional[str], spark_master: Optional[str]):
+    """A loaded database, or a folder / DuckDB file loaded first (next to it)."""
+    from cwoutcomes.engine.dataset import Dataset
+    from cwoutcomes.ingest import load_dataset
+
+    data = Path(data)
+    if not data.exists():
+        raise CwoutcomesError(f"{data} does not exist")
+    db_path = data
+    if data.is_dir() or not _is_loaded_database(data) or extract_date:
+        db_path = default_db_path(data)
+        with progress_bar("loading") as progress:
+            load_dataset(data, db_path, extract_date=parse_date(extract_date, "--extract-date"),
+                         progress=progress)
+    return Dataset.from_database(db_path, engine=engine, spark_master=spark_master)
+
+
+def _is_loaded_database(path: Path) -> bool:
+    if path.suffix != ".duckdb":
+        return False
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        return bool(con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dataset_info'"
+        ).fetchone()[0])
+
+
+def compute_results(ds, measures, windows_option: Optional[str], latest: int, public: bool):
+    from cwoutcomes.engine.evaluator import evaluate
+    from cwoutcomes.engine.periods import latest_windows, parse_windows
+
+    windows = parse_windows(windows_option) if windows_option else latest_windows(ds.extract_date, latest)
+    with progress_bar("computing") as progress:
+        return evaluate(ds, measures, windows, public=public, progress=progress)
+
+
+def write_results(results, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".csv":
+        results.to_csv(path, index=False)
+    else:
+        results.to_parquet(path, index=False)
+
+
+def print_statewide(results) -> None:
+    """Per measure, the latest window whose follow-up is complete (else the latest window)."""
+    state = results[(results.county == "state") & (results.stratum == "all")]
+    state = state.assign(_complete=state.status == "ok").sort_values(["_complete", "period_label"])
+    latest = state.groupby("measure_id").tail(1)
+    table = RichTable(title="Statewide results, latest complete window per measure")
+    for header in ("measure", "window", "numerator", "denominator", "value", "unit", "national", "status"):
+        table.add_column(header, justify="left" if header in ("measure", "unit", "status") else "right")
+    for row in latest.sort_values("measure_id").itertuples(index=False):
+        value = "" if row.value != row.value else f"{row.value:,.2f}"
+        national = "" if row.national_standard != row.national_standard else f"{row.national_standard:g}"
+        table.add_row(row.measure_id, row.period_label, f"{row.numerator:,.0f}", f"{row.denominator:,.0f}", value,
+                      row.unit, national, row.status)
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def compute(
+    data: Path = typer.Argument(..., help="Loaded database, folder of tables, or DuckDB file."),
+    out_path: Path = typer.Option(Path("results.parquet"), "--out", help="Results file (.parquet or .csv)."),
+    windows: Optional[str] = typer.Option(None, help="Comma-separated windows, e.g. 2024Q4,2025Q1 or 24A24B."),
+    latest: int = typer.Option(12, help="Number of most recent complete quarters' windows (without --windows)."),
+    extract_date: Optional[str] = typer.Option(None, help="Cut-off date (default: from the data)."),
+    measures: Optional[str] = typer.Option(None, help="Comma-separated measure ids (default: all)."),
+    engine: str = typer.Option("duckdb", help="duckdb (embedded) or spark."),
+    spark_master: Optional[str] = typer.Option(None, help="Spark master URL (default local[2])."),
+    public: bool = typer.Option(False, "--public", help="Mask small counts (G14) for publication."),
+) -> None:
+    """Compute measures for windows, counties, the state and strata into a results file."""
+    ds = open_dataset(data, engine, extract_date, spark_master)
+    results = compute_results(ds, selected_measures(measures), windows, latest, public)
+    write_results(results, out_path)
+    print_statewide(results)
+    out.print(f"{len(results):,} result rows written to {out_path}")
+
+
+@app.command("measures")
+def list_measures() -> None:
+    """List every measure: id, version, name, unit, direction and reference value."""
+    from cwoutcomes.measures import registry
+
+    table = RichTable(title="Measures")
+    for header in ("id", "version", "name", "unit", "better", "national"):
+        table.add_column(header, overflow="fold")
+    for m in registry().values():
+        table.add_row(m.id, m.version, m.name, m.unit_label, m.direction,
+                      "" if m.national_standard is None else f"{m.national_standard:g}")
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def explain(
+    measure: str = typer.Argument(..., help="Measure id, e.g. 4-P1."),
+    engine: str = typer.Option("duckdb", help="Show the SQL of this engine: duckdb or spark."),
+    window: str = typer.Option("2024Q4", help="Window whose SQL is shown."),
+) -> None:
+    """Print a measure's definition and the SQL it runs on the chosen engine."""
+    from cwoutcomes.engine.explain import measure_sql
+
+    (m,) = selected_measures(measure)
+    out.print(f"[bold]{m.id}[/] ({m.version}) {m.name}")
+    out.print(f"unit: {m.unit_label}; better: {m.direction}; national: {m.national_standard}")
+    out.print(m.definition)
+    out.print(measure_sql(m, engine, window))
+
+
 @app.command()
 @user_errors
 def demo(
@@ -143,7 +269,8 @@ def demo(
     scale: float = typer.Option(0.005, help="Size of the synthetic state (1 = California)."),
     seed: int = typer.Option(1, help="Random seed."),
 ) -> None:
-    """The main job on built-in synthetic data: synthesize, load and validate, summarize."""
+    """The main job on built-in synthetic data: synthesize, load and validate, compute every
+    measure for the last 12 quarters' windows, and print the statewide summary."""
     from cwoutcomes.ingest import load_dataset
     from cwoutcomes.synth import generate
 
@@ -154,6 +281,13 @@ def demo(
     with progress_bar("loading") as progress:
         summary = load_dataset(data_dir, out_dir / "cwoutcomes.duckdb", progress=progress)
     print_load_summary(summary)
+    from cwoutcomes.engine.dataset import Dataset
+
+    ds = Dataset.from_database(summary.db_path)
+    results = compute_results(ds, selected_measures(None), None, 12, public=False)
+    write_results(results, out_dir / "results.parquet")
+    print_statewide(results)
+    out.print(f"Results: {out_dir / 'results.parquet'} ({len(results):,} rows)")
 
 
 from cwoutcomes.importers.cli import export_app, import_app  # noqa: E402

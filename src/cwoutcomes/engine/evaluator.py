@@ -87,6 +87,7 @@ def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window]
         results.append(finish(measure, sums, frame, geos, ds.extract_date, not_available=bool(missing)))
     if progress:
         progress("done", len(measures), len(measures))
+    results = [frame for frame in results if len(frame)]
     table = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=list(RESULT_COLUMNS))
     if quality_limits:
         from cwoutcomes.engine.quality import apply_data_quality_status
