@@ -1,0 +1,108 @@
+"""Turning the simulator's integer-coded columns into typed Arrow tables of the model and
+writing them as Parquet or CSV.
+
+Internal conventions (all columns are numpy arrays):
+- identifiers are integers, written with a prefix per column (`C123` for a child); NA = null;
+- `county` holds an index into the county codes (-1 = `state`);
+- codes hold an index into the model's code list; indices past its end are the deliberately
+  bad codes of `BAD_CODES` (fault R1); NA = null;
+- dates are days since 1970-01-01 and timestamps microseconds, NA = null;
+- booleans are bool, or int8 with -1 = null."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from cwoutcomes.model.tables import TABLES, DType, arrow_schema
+from cwoutcomes.synth.util import NA
+
+ID_PREFIX = {
+    "child_id": "C", "referral_id": "R", "allegation_id": "A", "episode_id": "E", "placement_id": "P",
+    "provider_id": "H", "contact_id": "V", "case_id": "S", "sibling_group_id": "G", "assessment_id": "M",
+    "event_id": "X", "service_referral_id": "Q",
+}
+# Values outside every code list, used to plant R1 faults.
+BAD_CODES = ("Unknown", "FOSTER CARE", "n/a", "9")
+
+
+def ids(prefix: str, values: np.ndarray) -> pa.Array:
+    """Fixed-width identifiers `<prefix><zero-padded number>`; NA gives null."""
+    values = np.asarray(values, dtype=np.int64)
+    null = values == NA
+    v = np.where(null, 0, values)
+    width = max(1, len(str(int(v.max())))) if v.size else 1
+    p = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    buf = np.empty((v.size, p.size + width), dtype=np.uint8)
+    buf[:, :p.size] = p
+    x = v.copy()
+    for k in range(width - 1, -1, -1):
+        buf[:, p.size + k] = 48 + x % 10
+        x //= 10
+    offsets = np.arange(v.size + 1, dtype=np.int32) * (p.size + width)
+    arr = pa.StringArray.from_buffers(v.size, pa.py_buffer(offsets), pa.py_buffer(buf.tobytes()))
+    return pc_null(arr, null)
+
+
+def pc_null(arr: pa.Array, null: np.ndarray) -> pa.Array:
+    if not null.any():
+        return arr
+    import pyarrow.compute as pc
+    return pc.if_else(pa.array(null), pa.scalar(None, arr.type), arr)
+
+
+def _lookup(values: np.ndarray, labels: list[str]) -> pa.Array:
+    values = np.asarray(values, dtype=np.int64)
+    null = values == NA
+    idx = np.where(null, 0, values) % len(labels)
+    return pa.array(labels, pa.string()).take(pa.array(idx, mask=null))
+
+
+def to_arrow(name: str, cols: dict[str, np.ndarray], county_codes: list[str]) -> pa.Table:
+    model = TABLES[name]
+    if set(cols) != set(model.column_names):
+        raise ValueError(f"synth produced columns {sorted(cols)} for {name}, the model has {model.column_names}")
+    schema = arrow_schema(name)
+    arrays = []
+    for col in model.columns:
+        v = cols[col.name]
+        if col.dtype is DType.STRING:
+            if col.name == "county":
+                arr = _lookup(v, list(county_codes) + ["state"])
+            elif col.name in ID_PREFIX:
+                arr = ids(ID_PREFIX[col.name], v)
+            else:
+                arr = pa.array(v, pa.string())
+        elif col.dtype is DType.CODE:
+            arr = _lookup(v, list(col.codes) + list(BAD_CODES))
+        elif col.dtype is DType.DATE:
+            v = np.asarray(v, dtype=np.int64)
+            arr = pa.array(np.where(v == NA, 0, v).astype(np.int32), pa.date32(), mask=v == NA)
+        elif col.dtype is DType.DATETIME:
+            v = np.asarray(v, dtype=np.int64)
+            arr = pa.array(np.where(v == NA, 0, v), pa.timestamp("us"), mask=v == NA)
+        elif col.dtype is DType.BOOLEAN:
+            v = np.asarray(v)
+            arr = pa.array(v == 1, pa.bool_(), mask=(v < 0) if v.dtype != bool else None)
+        elif col.dtype is DType.INTEGER:
+            arr = pa.array(np.asarray(v, dtype=np.int64), pa.int64())
+        else:
+            v = np.asarray(v, dtype=float)
+            arr = pa.array(v, pa.float64(), mask=np.isnan(v))
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def write(table: pa.Table, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        pq.write_table(table, path, compression="snappy")
+    else:
+        # Times of day to the second; empty = null; booleans true/false; ISO dates.
+        for i, field in enumerate(table.schema):
+            if pa.types.is_timestamp(field.type):
+                table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp("s")))
+        pacsv.write_csv(table, path, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
