@@ -26,6 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from cwoutcomes.errors import InputError
 from cwoutcomes.importers import codes
@@ -48,7 +51,7 @@ def read_table(data_dir: Path, name: str) -> pd.DataFrame | None:
     data_dir = Path(data_dir)
     parquet, csv = data_dir / f"{name}.parquet", data_dir / f"{name}.csv"
     if parquet.exists():
-        frame = pd.read_parquet(parquet)
+        frame = pq.read_table(parquet).to_pandas(date_as_object=False)
     elif csv.exists():
         frame = pd.read_csv(csv, dtype=str, keep_default_na=False).replace("", None)
     else:
@@ -57,8 +60,9 @@ def read_table(data_dir: Path, name: str) -> pd.DataFrame | None:
         if col.name not in frame:
             frame[col.name] = None
         elif col.dtype in (DType.DATE, DType.DATETIME):
-            frame[col.name] = pd.to_datetime(frame[col.name], errors="coerce", format="mixed"
-                                             ).astype("datetime64[ns]")
+            if not pd.api.types.is_datetime64_any_dtype(frame[col.name]):
+                frame[col.name] = pd.to_datetime(frame[col.name], errors="coerce", format="mixed")
+            frame[col.name] = frame[col.name].astype("datetime64[ns]")
         elif col.dtype is DType.BOOLEAN and frame[col.name].dtype == object:
             frame[col.name] = frame[col.name].map({"true": True, "false": False, True: True,
                                                    False: False})
@@ -149,8 +153,8 @@ def _prepare_placements(placements: pd.DataFrame, notes: Counter) -> pd.DataFram
     provider = p["provider_id"].where(p["provider_id"].notna(), None)
     same_episode = p["episode_id"].eq(p["episode_id"].shift())
     # G9 merging looks through THV/runaway rows: compare with the previous countable row.
-    prev_provider = provider.where(countable).groupby(p["episode_id"]).transform(
-        lambda s: s.ffill().shift())
+    prev_provider = provider.where(countable).groupby(p["episode_id"]).ffill() \
+        .groupby(p["episode_id"]).shift()
     continues = countable & provider.notna() & (provider == prev_provider)
     new_setting = countable & ~continues.astype("boolean").fillna(False).astype(bool)
     p["numplep"] = new_setting.astype(int).groupby(p["episode_id"]).cumsum()
@@ -314,21 +318,25 @@ def _write_fixed(values: pd.DataFrame, path: Path) -> None:
 
 
 def _fixed_lines(values: pd.DataFrame) -> list[str]:
-    """Vectorised `format_fixed` over all records."""
-    out = pd.Series("", index=values.index, dtype=object)
+    """`format_fixed` over all records at once (Arrow kernels: millions of records per file)."""
+    n = len(values)
+    pieces = []
     for el in layout():
         width = el.end - el.start + 1
-        col = values[el.name].astype(str) if el.name in values else pd.Series("", index=values.index)
-        too_wide = col.str.len() > width
-        if too_wide.any():
+        if el.name not in values:
+            pieces.append(pa.array([" " * width] * n, type=pa.string()) if n else pa.array([], pa.string()))
+            continue
+        col = pa.array(values[el.name].astype(str).tolist(), type=pa.string())
+        if pc.any(pc.greater(pc.utf8_length(col), width)).as_py():
             raise InputError(f"AFCARS element {el.name}: a value is wider than {width} characters")
         if el.name == "RECNUMBR":
-            col = col.str.ljust(width)
-        else:
-            digits = col.str.fullmatch(r"\d+")
-            col = col.str.zfill(width).where(digits, col.str.ljust(width))
-        out = out + col
-    return out.tolist()
+            col = pc.utf8_rpad(col, width, " ")
+        else:  # numbers, codes and dates are zero-padded on the left; blanks stay blank
+            col = pc.if_else(pc.equal(col, ""), " " * width, pc.utf8_lpad(col, width, "0"))
+        pieces.append(col)
+    if not n:
+        return []
+    return pc.binary_join_element_wise(*pieces, "").to_pylist()
 
 
 def _write_afcars_tab(values: pd.DataFrame, path: Path) -> None:
@@ -380,6 +388,7 @@ def ncands_records(data_dir: Path, *, extract_date: dt.date | None = None, state
     disp_rank = {t: i for i, t in enumerate(TABLES["allegations"].column("disposition").codes)}
     a["_type_rank"] = a["maltreatment_type"].map(type_rank)
     a["_disp_rank"] = a["disposition"].map(disp_rank)
+    a["_fatal"] = a["fatality"].astype("boolean").fillna(False).astype(bool)
     a = a.sort_values(["referral_id", "child_id", "_type_rank", "_disp_rank", "allegation_id"],
                       kind="stable")
     a["slot"] = a.groupby(["referral_id", "child_id"]).cumcount() + 1
@@ -391,7 +400,7 @@ def ncands_records(data_dir: Path, *, extract_date: dt.date | None = None, state
         first_contact_at=("first_contact_at", "first"),
         disposition_date=("report_disposition_date", "first"),
         incident_date=("incident_date", "min"),
-        fatality=("fatality", lambda s: bool(s.astype("boolean").fillna(False).any())),
+        fatality=("_fatal", "max"),
     ).reset_index()
     kept = a.loc[a["slot"] <= 4]
 
