@@ -45,21 +45,47 @@ def geographies(ds: Dataset) -> list[str]:
     return [STATE] + sorted(set(values))
 
 
+PERIOD_COLUMNS = ("period_type", "period_start", "period_end")
+
+
+def group_keys(columns: Iterable[str]) -> list[str]:
+    """period_label and geo, plus the period columns a measure's unit rows carry themselves
+    (e.g. monthly rows beside the window's) ."""
+    return ["period_label", *[c for c in PERIOD_COLUMNS if c in columns], "geo"]
+
+
 def aggregate(units, strata: Iterable[str]):
     """Sum unit rows per period, geography and stratum (the `all` stratum included)."""
+    keys = group_keys(units.columns)
     parts = [
-        units.group_by(["period_label", "geo"]).aggregate(
+        units.group_by(keys).aggregate(
             numerator=units.numerator.sum(), denominator=units.denominator.sum()
         ).mutate(stratum=ibis.literal("all"), stratum_value=ibis.literal("all"))
     ]
     for stratum in strata:
         parts.append(
-            units.group_by(["period_label", "geo", stratum]).aggregate(
+            units.group_by([*keys, stratum]).aggregate(
                 numerator=units.numerator.sum(), denominator=units.denominator.sum()
             ).mutate(stratum=ibis.literal(stratum), stratum_value=units[stratum].cast("string"))
             .drop(stratum)
         )
     return ibis.union(*parts)
+
+
+def summarize_in_memory(rows: pd.DataFrame, measure: Measure) -> pd.DataFrame:
+    """For statistics that do not add up (medians, Kaplan-Meier): apply the measure's
+    `summarize` to the unit rows of each period, geography and stratum value."""
+    keys = group_keys(rows.columns)
+    out = []
+    for stratum in ("all", *measure.strata):
+        by = keys if stratum == "all" else [*keys, stratum]
+        for group, part in rows.groupby(by, sort=True, dropna=False):
+            group = dict(zip(by, group if isinstance(group, tuple) else (group,)))
+            record = {k: group[k] for k in keys}
+            record.update(stratum=stratum, stratum_value="all" if stratum == "all" else str(group[stratum]))
+            record.update(measure.summarize(part))
+            out.append(record)
+    return pd.DataFrame(out)
 
 
 def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window], *,
@@ -70,6 +96,7 @@ def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window]
     frame = windows_frame(windows)
     periods = ds.memtable(frame)
     geos = geographies(ds)
+    targets = ds.execute(ds.table("targets")) if ds.has("targets") else None
     results = []
     for index, measure in enumerate(measures):
         if progress:
@@ -77,6 +104,8 @@ def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window]
         missing = [name for name in measure.requires if not ds.has(name)]
         if missing:
             sums = pd.DataFrame(columns=["period_label", "geo", "numerator", "denominator", "stratum", "stratum_value"])
+        elif measure.summarize is not None:
+            sums = summarize_in_memory(ds.execute(measure.units(ds, periods)), measure)
         else:
             # Unit rows are computed once and reused by every stratum's aggregation.
             units = measure.units(ds, periods).cache()
@@ -89,6 +118,7 @@ def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window]
         progress("done", len(measures), len(measures))
     results = [frame for frame in results if len(frame)]
     table = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=list(RESULT_COLUMNS))
+    table = attach_targets(table, targets)
     if quality_limits:
         from cwoutcomes.engine.quality import apply_data_quality_status
 
@@ -100,31 +130,49 @@ def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window]
     return table
 
 
+def default_periods(frame: pd.DataFrame, measure: Measure) -> pd.DataFrame:
+    """Each window's own period for the measure: the window (year), its last quarter
+    (quarter) or its point-in-time date (G1)."""
+    starts = {"year": frame.ps, "quarter": frame.quarter_start}
+    if measure.period_type == "point_in_time":
+        day = frame.pe if measure.pit_date == "window_end" else frame.pit
+        starts["point_in_time"] = day
+    start = starts[measure.period_type]
+    end = start if measure.period_type == "point_in_time" else frame.pe
+    return pd.DataFrame({"period_label": frame.period_label, "period_type": measure.period_type,
+                         "period_start": start, "period_end": end})
+
+
 def finish(measure: Measure, sums: pd.DataFrame, frame: pd.DataFrame, geos: list[str],
            extract_date: dt.date, *, not_available: bool = False) -> pd.DataFrame:
     """Complete the grid, compute values, intervals and status for one measure."""
-    grid = pd.MultiIndex.from_product(
-        [frame.period_label, geos], names=["period_label", "geo"]
-    ).to_frame(index=False).assign(stratum="all", stratum_value="all")
-    sums = sums.rename(columns={"geo": "county"}) if "geo" in sums else sums
-    grid = grid.rename(columns={"geo": "county"})
-    keys = ["period_label", "county", "stratum", "stratum_value"]
-    t = grid.merge(sums, on=keys, how="left") if len(sums) else grid.assign(numerator=np.nan, denominator=np.nan)
-    if len(sums):
-        t = pd.concat([t, sums[sums.stratum != "all"]], ignore_index=True)
-    t["numerator"] = pd.to_numeric(t["numerator"]).fillna(0)
+    periods = default_periods(frame, measure)
+    sums = sums.rename(columns={"geo": "county"})
+    if "period_type" not in sums:
+        sums = sums.merge(periods, on="period_label", how="left")
+    for column in ("period_start", "period_end"):
+        sums[column] = pd.to_datetime(sums[column]).dt.date
+    grid = periods.merge(pd.DataFrame({"county": geos}), how="cross").assign(stratum="all", stratum_value="all")
+    keys = ["period_label", "period_type", "county", "stratum", "stratum_value"]
+    t = grid.merge(sums.drop(columns=["period_start", "period_end"]), on=keys, how="left")
+    others = sums.merge(grid[keys], on=keys, how="left", indicator=True)
+    others = others[others._merge == "left_only"].drop(columns="_merge")
+    t = pd.concat([t, others], ignore_index=True) if len(others) else t
+    t["numerator"] = pd.to_numeric(t["numerator"])
     t["denominator"] = pd.to_numeric(t["denominator"]).fillna(0)
-    t = t.merge(frame[["period_label", "ps", "pe"]], on="period_label", how="left")
-    t = t.rename(columns={"ps": "period_start", "pe": "period_end"})
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t["value"] = np.where(t.denominator > 0, t.numerator / t.denominator * measure.scale, np.nan)
-    if measure.unit == "percent":
-        low, high = wilson_interval(t.numerator, t.denominator)
+    if measure.summarize is None:
+        t["numerator"] = t["numerator"].fillna(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t["value"] = np.where(t.denominator > 0, t.numerator / t.denominator * measure.scale, np.nan)
+        if measure.unit == "percent":
+            low, high = wilson_interval(t.numerator, t.denominator)
+        else:
+            low, high = poisson_rate_interval(t.numerator, t.denominator)
+        t["ci_lower"], t["ci_upper"] = low * measure.scale, high * measure.scale
     else:
-        low, high = poisson_rate_interval(t.numerator, t.denominator)
-    t["ci_lower"], t["ci_upper"] = low * measure.scale, high * measure.scale
-    t["measure_id"], t["measure_version"] = measure.id, measure.version
-    t["period_type"], t["unit"] = measure.period_type, measure.unit
+        for column in ("value", "ci_lower", "ci_upper"):
+            t[column] = pd.to_numeric(t[column]) if column in t else np.nan
+    t["measure_id"], t["measure_version"], t["unit"] = measure.id, measure.version, measure.unit
     t["national_standard"] = measure.national_standard
     t["target"] = np.nan
     t["reference_median"] = measure.reference.get("median", np.nan)
@@ -134,7 +182,28 @@ def finish(measure: Measure, sums: pd.DataFrame, frame: pd.DataFrame, geos: list
         t["status"] = "not_available"
         t["value"] = np.nan
     columns = list(RESULT_COLUMNS) + list(RESULT_EXTRA_COLUMNS)
-    return t[columns].sort_values(["period_label", "county", "stratum", "stratum_value"], ignore_index=True)
+    return t[columns].sort_values(
+        ["period_type", "period_label", "county", "stratum", "stratum_value"], ignore_index=True
+    )
+
+
+def attach_targets(results: pd.DataFrame, targets: pd.DataFrame | None) -> pd.DataFrame:
+    """SIP targets (G17) by county and measure: the target whose date is the earliest on or
+    after the period's end, else the latest one."""
+    if targets is None or targets.empty or results.empty:
+        return results
+    targets = targets.dropna(subset=["county", "measure_id", "target_value"]).copy()
+    targets["target_date"] = pd.to_datetime(targets.target_date).dt.date
+    results = results.copy()
+    for (county, measure_id), options in targets.groupby(["county", "measure_id"]):
+        options = options.sort_values("target_date")
+        rows = (results.county == county) & (results.measure_id == measure_id) & (results.stratum == "all")
+        for index in results.index[rows]:
+            period_end = results.at[index, "period_end"]
+            later = options[options.target_date.isna() | (options.target_date >= period_end)]
+            chosen = later.iloc[0] if len(later) else options.iloc[-1]
+            results.at[index, "target"] = chosen.target_value
+    return results
 
 
 def follow_up_end(period_end: dt.date, measure: Measure) -> dt.date:

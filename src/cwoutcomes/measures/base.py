@@ -35,6 +35,10 @@ REFERRAL_STRATA = ("age_group", "race_ethnicity", "sex")
 
 @dataclass(frozen=True)
 class Measure:
+    """One measure (see the module docstring for what `units` returns). Unit rows may also
+    carry `period_type`, `period_start` and `period_end` to report periods other than the
+    window's own (e.g. monthly rows); the evaluator groups by them as well."""
+
     id: str
     version: str
     name: str
@@ -50,9 +54,12 @@ class Measure:
     follow_up_months: int = 0  # observation needed after the window's last day
     follow_up_days: int = 0
     dq_checks: tuple[str, ...] = ()  # data-quality.md §2 checks that set status data_quality
-    # How the value is formed: "ratio" (numerator/denominator x scale) or "median" (value
-    # computed by the measure itself, numerator empty, G21.1).
-    statistic: str = "ratio"
+    # For point-in-time measures: the window's "quarter_start" (G1) or its "window_end" (5B).
+    pit_date: str = "quarter_start"
+    # Statistics that do not add up (medians, Kaplan-Meier): a function from the unit rows of
+    # one group (pandas) to {"numerator", "denominator", "value"[, "ci_lower", "ci_upper"]}.
+    # Without it the value is sum(numerator) / sum(denominator) x the unit's scale.
+    summarize: Callable | None = None
 
     @property
     def scale(self) -> float:
@@ -64,7 +71,7 @@ class Measure:
 
     @property
     def is_rate(self) -> bool:
-        return self.unit != "percent" and self.statistic == "ratio"
+        return self.unit != "percent" and self.summarize is None
 
 
 _REGISTRY: dict[str, Measure] = {}
