@@ -17,7 +17,7 @@ from cwoutcomes.synth.families import make_families
 from cwoutcomes.synth.fostercare import output_episodes, placements_table
 from cwoutcomes.synth.population import counties_table, make_counties, population_table, targets_table
 from cwoutcomes.synth.util import NA, add_years, day, stream
-from cwoutcomes.synth.writer import to_arrow, write
+from cwoutcomes.synth.writer import id_widths, to_arrow, write
 
 Progress = Callable[[str, int, int], None]
 STAGES = ("counties and population", "families and reports", "foster care", "placements", "referrals",
@@ -55,11 +55,12 @@ def generate(out: Path, *, scale: float, seed: int, start: dt.date, end: dt.date
     out.mkdir(parents=True, exist_ok=True)
     other = "csv" if fmt == "parquet" else "parquet"
     counts = {}
+    widths = id_widths(tables)
     for name in TABLES:
         stale = out / f"{name}.{other}"
         if stale.exists():
             stale.unlink()
-        table = to_arrow(name, tables[name], county_codes)
+        table = to_arrow(name, tables[name], county_codes, widths)
         write(table, out / f"{name}.{fmt}", fmt)
         counts[name] = table.num_rows
         step(f"wrote {name}")

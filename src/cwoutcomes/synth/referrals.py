@@ -84,7 +84,7 @@ def make(rng: np.random.Generator, reps: Reports, ref_county: np.ndarray, kids, 
     late = rng.random(n)
     delay = np.where(imm & (late < 0.025), rng.integers(25, 96, n) * 3600, delay)
     delay = np.where(ten & (late < 0.06), rng.integers(11, 30, n) * DAY_SECONDS, delay)
-    delay = np.maximum(delay, 600)
+    delay = np.maximum(delay // 60 * 60, 600).astype(np.int64)  # whole minutes
     contact = received + delay
     contact = np.where(has_time | (rng.random(n) < 0.5), contact, contact - contact % DAY_SECONDS)
     contact = np.maximum(contact, received - received % DAY_SECONDS)

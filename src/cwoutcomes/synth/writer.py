@@ -30,12 +30,23 @@ ID_PREFIX = {
 BAD_CODES = ("Unknown", "FOSTER CARE", "n/a", "9")
 
 
-def ids(prefix: str, values: np.ndarray) -> pa.Array:
+def id_widths(tables: dict[str, dict[str, np.ndarray]]) -> dict[str, int]:
+    """Digits of each kind of identifier: one width for a kind across all tables, so that the
+    same number is the same string wherever it appears."""
+    widths: dict[str, int] = {}
+    for cols in tables.values():
+        for name, v in cols.items():
+            if name in ID_PREFIX and len(v):
+                top = int(np.max(np.where(np.asarray(v) == NA, 0, v)))
+                widths[name] = max(widths.get(name, 1), len(str(top)))
+    return widths
+
+
+def ids(prefix: str, values: np.ndarray, width: int) -> pa.Array:
     """Fixed-width identifiers `<prefix><zero-padded number>`; NA gives null."""
     values = np.asarray(values, dtype=np.int64)
     null = values == NA
     v = np.where(null, 0, values)
-    width = max(1, len(str(int(v.max())))) if v.size else 1
     p = np.frombuffer(prefix.encode(), dtype=np.uint8)
     buf = np.empty((v.size, p.size + width), dtype=np.uint8)
     buf[:, :p.size] = p
@@ -62,7 +73,7 @@ def _lookup(values: np.ndarray, labels: list[str]) -> pa.Array:
     return pa.array(labels, pa.string()).take(pa.array(idx, mask=null))
 
 
-def to_arrow(name: str, cols: dict[str, np.ndarray], county_codes: list[str]) -> pa.Table:
+def to_arrow(name: str, cols: dict[str, np.ndarray], county_codes: list[str], widths: dict[str, int]) -> pa.Table:
     model = TABLES[name]
     if set(cols) != set(model.column_names):
         raise ValueError(f"synth produced columns {sorted(cols)} for {name}, the model has {model.column_names}")
@@ -74,7 +85,7 @@ def to_arrow(name: str, cols: dict[str, np.ndarray], county_codes: list[str]) ->
             if col.name == "county":
                 arr = _lookup(v, list(county_codes) + ["state"])
             elif col.name in ID_PREFIX:
-                arr = ids(ID_PREFIX[col.name], v)
+                arr = ids(ID_PREFIX[col.name], v, widths.get(col.name, 1))
             else:
                 arr = pa.array(v, pa.string())
         elif col.dtype is DType.CODE:
@@ -105,4 +116,6 @@ def write(table: pa.Table, path: Path, fmt: str) -> None:
         for i, field in enumerate(table.schema):
             if pa.types.is_timestamp(field.type):
                 table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp("s")))
-        pacsv.write_csv(table, path, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+        with open(path, "wb") as fh:
+            fh.write((",".join(table.column_names) + "\n").encode("utf-8"))
+            pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
