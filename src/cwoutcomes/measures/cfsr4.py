@@ -230,7 +230,7 @@ register(
         "Children entering care in the window (first entry in the window, 8 days or more, under 18): "
         "% discharged to permanency within 12 months of removal, before 18 (THV adjustment G11).",
         national_standard=35.2, follow_up_months=12,
-        dq_checks=PERMANENCY_DQ + ("same_day", "exit_before_removal", "first_removal_only"),
+        dq_checks=PERMANENCY_DQ + ("same_day", "exit_before_removal"),
     ),
     Measure(
         "4-P2", "cfsr4", "Permanency in 12 months for children in care 12-23 months", "percent",
