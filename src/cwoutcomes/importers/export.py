@@ -57,8 +57,10 @@ def read_table(data_dir: Path, name: str) -> pd.DataFrame | None:
     else:
         return None
     for col in TABLES[name].columns:
-        if col.name not in frame:
-            frame[col.name] = None
+        if col.name not in frame:  # optional column left out of the data set
+            frame[col.name] = pd.Series(
+                pd.NaT if col.dtype in (DType.DATE, DType.DATETIME) else None, index=frame.index,
+                dtype="datetime64[ns]" if col.dtype in (DType.DATE, DType.DATETIME) else object)
         elif col.dtype in (DType.DATE, DType.DATETIME):
             if not pd.api.types.is_datetime64_any_dtype(frame[col.name]):
                 frame[col.name] = pd.to_datetime(frame[col.name], errors="coerce", format="mixed")
