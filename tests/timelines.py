@@ -41,14 +41,15 @@ class Timelines:
     def episode(self, child_id: str, removal: str, exit: str | None = None,
                 reason: str | None = "reunification",
                 *, county: str = ALAMEDA, agency: str = "child_welfare", placements=None,
-                episode_id: str | None = None) -> str:
+                episode_id: str | None = None, legally_free: str | None = None) -> str:
         """placements: list of (start, setting, provider) or (start, end, setting, provider);
-        default: one foster home for the whole episode."""
+        default: one foster home for the whole episode. legally_free: the legally-free date."""
         episode_id = episode_id or self._next("e")
         reason = reason if exit is not None else None
         self.rows["episodes"].append({
             "episode_id": episode_id, "child_id": child_id, "county": county, "agency": agency,
             "removal_date": d(removal), "exit_date": d(exit), "exit_reason": reason,
+            "legally_free_date": d(legally_free),
         })
         specs = placements if isinstance(placements, list) else [(removal, "foster_home", f"h-{episode_id}")]
         starts = [spec[0] for spec in specs]
