@@ -24,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -177,13 +177,20 @@ def _is_loaded_database(path: Path) -> bool:
         ).fetchone()[0])
 
 
-def compute_results(ds, measures, windows_option: Optional[str], latest: int, public: bool):
+def compute_results(ds, measures, windows_option: Optional[str], latest: int, public: bool,
+                    composite_reference: Optional[Path] = None):
     from cwoutcomes.engine.evaluator import evaluate
+    from cwoutcomes.engine.masking import mask_small_cells
     from cwoutcomes.engine.periods import latest_windows, parse_windows
+    from cwoutcomes.measures.composites import add_composites, load_reference
 
     windows = parse_windows(windows_option) if windows_option else latest_windows(ds.extract_date, latest)
+    reference = load_reference(composite_reference) if composite_reference else None
     with progress_bar("computing") as progress:
-        return evaluate(ds, measures, windows, public=public, progress=progress)
+        results = evaluate(ds, measures, windows, public=False, progress=progress)
+    # Round 2 composites are scored from the unmasked values; masking comes last.
+    results = add_composites(results, reference)
+    return mask_small_cells(results) if public else results
 
 
 def write_results(results, path: Path) -> None:
@@ -222,10 +229,13 @@ def compute(
     engine: str = typer.Option("duckdb", help="duckdb (embedded) or spark."),
     spark_master: Optional[str] = typer.Option(None, help="Spark master URL (default local[2])."),
     public: bool = typer.Option(False, "--public", help="Mask small counts (G14) for publication."),
+    composite_reference: Optional[Path] = typer.Option(
+        None, help="CSV (id,mean,sd,min,max) of a reference distribution for the Round 2 composites "
+        "(default: relative to the data set's counties)."),
 ) -> None:
     """Compute measures for windows, counties, the state and strata into a results file."""
     ds = open_dataset(data, engine, extract_date, spark_master)
-    results = compute_results(ds, selected_measures(measures), windows, latest, public)
+    results = compute_results(ds, selected_measures(measures), windows, latest, public, composite_reference)
     write_results(results, out_path)
     print_statewide(results)
     out.print(f"{len(results):,} result rows written to {out_path}")
@@ -233,16 +243,25 @@ def compute(
 
 @app.command("measures")
 def list_measures() -> None:
-    """List every measure: id, version, name, unit, direction and reference value."""
+    """List every measure: id, version, name, unit, direction, reference values, and the outcome
+    areas and practice components (crosswalk) it belongs to."""
     from cwoutcomes.measures import registry
+    from cwoutcomes.model.framework import AREA_LABELS, areas_for, components_for
 
     table = RichTable(title="Measures")
-    for header in ("id", "version", "name", "unit", "better", "national"):
+    for header in ("id", "version", "name", "unit", "better", "reference", "outcome area", "practice components"):
         table.add_column(header, overflow="fold")
     for m in registry().values():
-        table.add_row(m.id, m.version, m.name, m.unit_label, m.direction,
-                      "" if m.national_standard is None else f"{m.national_standard:g}")
+        table.add_row(m.id, m.version, m.name, m.unit_label, m.direction, reference_text(m),
+                      ", ".join(AREA_LABELS[a] for a in areas_for(m.id)), ", ".join(components_for(m.id)))
     out.print(table)
+
+
+def reference_text(m) -> str:
+    """National standard or performance, then any other reference values (Round 2 percentiles)."""
+    parts = [] if m.national_standard is None else [f"national {m.national_standard:g}"]
+    parts += [f"{name} {value:g}" for name, value in m.reference.items()]
+    return "; ".join(parts)
 
 
 @app.command()
@@ -257,8 +276,13 @@ def explain(
 
     (m,) = selected_measures(measure)
     out.print(f"[bold]{m.id}[/] ({m.version}) {m.name}")
-    out.print(f"unit: {m.unit_label}; better: {m.direction}; national: {m.national_standard}")
+    out.print(f"unit: {m.unit_label}; better: {m.direction}; reference: {reference_text(m) or 'none'}")
     out.print(m.definition)
+    from cwoutcomes.model.framework import AREA_LABELS, areas_for, components_for, practice_crosswalk
+
+    names = dict(zip(practice_crosswalk().component_id, practice_crosswalk().component))
+    out.print(f"outcome area: {', '.join(AREA_LABELS[a] for a in areas_for(m.id)) or 'none'}")
+    out.print(f"practice components: {', '.join(names[c] for c in components_for(m.id)) or 'none'}")
     out.print(measure_sql(m, engine, window))
 
 
