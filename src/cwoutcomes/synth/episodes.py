@@ -78,7 +78,7 @@ def age_out(rng: np.random.Generator, b18: np.ndarray) -> np.ndarray:
     """Day a child would leave care by age: the 18th birthday, or later in extended care (to 21)."""
     n = len(b18)
     b21 = add_years(b18, 3)
-    extra = rng.integers(180, 3 * 366, n)
+    extra = np.where(rng.random(n) < P.STAY_TO_21_P, 3 * 366, rng.integers(180, 3 * 366, n))
     stay = rng.random(n) < P.STAY_PAST_18_P
     return np.where(stay, np.minimum(b18 + extra, b21), b18)
 
@@ -163,7 +163,7 @@ def probation(rng: np.random.Generator, counties: Counties, sim0: int, end_day: 
     youth = new_kids(rng, (removal - age).astype(np.int64), RACE_CODE[choice_rows(rng, race_w)])
     youth.sex = np.where(rng.random(n) < 0.8, 1, 0).astype(np.int8)  # mostly boys
     # A second probation episode for some youth, after the first ends and before 18.
-    los = lognormal_days(rng, 230.0, 0.7, n).astype(np.int64) + 8
+    los = lognormal_days(rng, 300.0, 0.7, n).astype(np.int64) + 8
     exit1 = removal + los
     reason = np.array([EXIT["reunification"], EXIT["other"], EXIT["runaway"], EXIT["transfer"]])[
         choice(rng, (0.66, 0.16, 0.12, 0.06), n)]
@@ -174,7 +174,7 @@ def probation(rng: np.random.Generator, counties: Counties, sim0: int, end_day: 
     kid = np.concatenate([np.arange(n), np.flatnonzero(again)]) + base
     rem = np.concatenate([removal, removal2[again]])
     m = len(kid)
-    case_exit = rem + lognormal_days(rng, 230.0, 0.7, m).astype(np.int64) + 8
+    case_exit = rem + lognormal_days(rng, 300.0, 0.7, m).astype(np.int64) + 8
     case_exit[:n] = exit1
     case_reason = np.concatenate([reason, reason[again]])
     case_county = np.concatenate([county, county[again]])

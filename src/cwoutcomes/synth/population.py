@@ -101,9 +101,10 @@ def counties_table(counties: Counties) -> dict[str, np.ndarray]:
             "region": counties.regions}
 
 
-# SIP targets: measure, direction (+1 higher is better), typical statewide value.
-TARGET_MEASURES = (("4-P1", 1, 33.0), ("4-P4", -1, 6.0), ("4-P5", -1, 4.1), ("4-S1", -1, 7.5),
-                   ("2F", 1, 94.0), ("4B.FIRST.KIN", 1, 30.0))
+# SIP targets: measure, direction (+1 higher is better), typical statewide value, and whether
+# it is a percentage (kept at most 100).
+TARGET_MEASURES = (("4-P1", 1, 33.0, True), ("4-P4", -1, 6.0, True), ("4-P5", -1, 4.1, False),
+                   ("4-S1", -1, 7.5, False), ("2F", 1, 93.0, True), ("4B.FIRST.KIN", 1, 30.0, True))
 
 
 def targets_table(counties: Counties, rng: np.random.Generator, start: dt.date,
@@ -120,15 +121,17 @@ def targets_table(counties: Counties, rng: np.random.Generator, start: dt.date,
     units = np.concatenate([[-1], chosen])  # -1 = the state
     rows_c, rows_m, rows_b, rows_t = [], [], [], []
     for u in units:
-        for m, direction, typical in TARGET_MEASURES:
+        for m, direction, typical, percent in TARGET_MEASURES:
             if u >= 0 and rng.random() < 0.4:
                 continue
             baseline = typical * np.exp(0.15 * rng.standard_normal())
+            if percent:
+                baseline = min(baseline, 100.0 - 0.5 * (100.0 - typical))
             improve = 1 + direction * rng.uniform(0.03, 0.12)
             rows_c.append(u)
             rows_m.append(m)
             rows_b.append(round(float(baseline), 2))
-            rows_t.append(round(float(baseline * improve), 2))
+            rows_t.append(round(float(min(baseline * improve, 99.5) if percent else baseline * improve), 2))
     n = len(rows_c)
     return {
         "county": np.array(rows_c, dtype=np.int64),

@@ -99,7 +99,7 @@ def in_home_contacts(rng, cases: dict, counties, start_day: int, end_day: int) -
 def episode_contacts(rng, eps: dict, counties, start_day: int, end_day: int) -> dict:
     lo = np.maximum(eps["removal"], start_day)
     hi = np.minimum(eps["exit"], end_day + 1)
-    p = visit_probability(counties, eps["county"], year_of(lo), 0.972)
+    p = visit_probability(counties, eps["county"], year_of(lo), 0.978)
     residence = np.clip(0.80 + 0.05 * counties.effects["visits"][eps["county"]], 0.6, 0.95)
     return monthly_contacts(rng, eps["kid"], lo, hi, p, 0.5, residence)
 
@@ -125,10 +125,11 @@ def health_exams(rng, eps: dict, kids, start_day: int, end_day: int) -> dict:
             rows_t.append(np.full(a.size, exam))
             age = t[a] - birth[a]
             if exam == 0:
-                median = np.where(age < 365, 52.0, np.where(age < 3 * 365, 165.0, 305.0))
+                median = np.where(age < 365, 52.0, np.where(age < 3 * 365, 165.0, 315.0))
             else:
-                median = np.where(age < 3 * 365, 160.0, 300.0)
-            t[a] = t[a] + np.maximum(14, lognormal_days(rng, median, 0.17, a.size)).astype(np.int64)
+                median = np.where(age < 3 * 365, 165.0, 325.0)
+            gap = lognormal_days(rng, median, 0.2, a.size) * np.where(rng.random(a.size) < 0.08 + 0.1 * exam, 2, 1)
+            t[a] = t[a] + np.maximum(14, gap).astype(np.int64)  # now and then an exam is missed
             active = a[t[a] < stop[a]]
     k, d, e = (np.concatenate(x).astype(np.int64) for x in (rows_k, rows_d, rows_t))
     keep = d >= start_day
@@ -141,10 +142,10 @@ def medication(rng, eps: dict, kids, start_day: int, end_day: int) -> dict:
     school-age children and more teens in care."""
     kid = eps["kid"]
     age = eps["removal"] - kids.birth[kid]
-    p = np.where(age >= 12 * 365.25, 0.22, np.where(age >= 6 * 365.25, 0.09, 0.0))
-    p = np.where(eps["agency"] == PROBATION, 0.25, p)
+    p = np.where(age >= 12 * 365.25, 0.42, np.where(age >= 6 * 365.25, 0.18, 0.0))
+    p = np.where(eps["agency"] == PROBATION, 0.45, p)
     stop = np.minimum(eps["exit"], kids.b18[kid])
-    t = eps["removal"] + rng.integers(20, 300, len(kid))
+    t = eps["removal"] + rng.integers(20, 200, len(kid))
     active = np.flatnonzero((rng.random(len(kid)) < p) & (t < stop) & (t <= end_day))
     rk, rs, re = [], [], []
     while active.size:
@@ -154,7 +155,7 @@ def medication(rng, eps: dict, kids, start_day: int, end_day: int) -> dict:
         rs.append(t[a].copy())
         re.append(np.minimum(end, np.maximum(stop[a], t[a] + 1)))
         t[a] = end
-        active = a[(rng.random(a.size) < 0.75) & (end < stop[a]) & (end <= end_day)]
+        active = a[(rng.random(a.size) < 0.85) & (end < stop[a]) & (end <= end_day)]
     k, s, e = (np.concatenate(x).astype(np.int64) if x else np.zeros(0, np.int64) for x in (rk, rs, re))
     keep = e >= start_day
     order = np.lexsort((s[keep], k[keep]))
