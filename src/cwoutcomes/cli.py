@@ -319,6 +319,11 @@ from cwoutcomes.importers.cli import export_app, import_app  # noqa: E402
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 
+from cwoutcomes.web.cli import serve, users_app  # noqa: E402
+
+app.command()(serve)
+app.add_typer(users_app, name="users")
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
