@@ -212,7 +212,12 @@ def test_c14_reentry_after_reunification_in_the_year_before(engine):
     t.child("g", "2006-02-01")
     t.episode("g", "2023-01-01", "2023-06-01", "reunification")
     t.episode("g", "2024-02-01")  # removed on the 18th birthday: not a re-entry
-    assert states(t, engine, ["C1.4"]) == {"C1.4": (2, 4)}  # a, e of a, b, e, g
+    results = results_of(t, engine, ["C1.4", "C2.2"])
+    c14 = cell(results[results.measure_id == "C1.4"], "state")
+    assert (c14.numerator, c14.denominator) == (2, 4)  # a, e of a, b, e, g
+    # No exit to adoption: the median has no value, a zero denominator and status ok (G18.14).
+    c22 = cell(results[results.measure_id == "C2.2"], "state")
+    assert math.isnan(c22.value) and c22.denominator == 0 and c22.status == "ok"
 
 
 def test_c21_c22_adoption_within_24_months_and_median(engine):

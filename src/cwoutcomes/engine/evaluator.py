@@ -85,7 +85,9 @@ def summarize_in_memory(rows: pd.DataFrame, measure: Measure) -> pd.DataFrame:
             record.update(stratum=stratum, stratum_value="all" if stratum == "all" else str(group[stratum]))
             record.update(measure.summarize(part))
             out.append(record)
-    return pd.DataFrame(out)
+    # No unit rows at all (e.g. nobody exited): the empty frame still needs its columns.
+    columns = [*keys, "stratum", "stratum_value", "numerator", "denominator", "value"]
+    return pd.DataFrame(out) if out else pd.DataFrame(columns=columns)
 
 
 def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window], *,
