@@ -82,6 +82,53 @@ class Timelines:
         })
         return referral_id
 
+    # -- practice tables (Core Practice Model measures) ------------------------------------------
+    def referral(self, child_ids, received: str, *, response: str = "immediate",
+                 contact: str | None = None, contact_status: str | None = "completed",
+                 county: str = ALAMEDA, disposition: str = "unfounded") -> str:
+        """A referral with a first in-person contact (null: never contacted) and one allegation
+        per child named (a single id or a list)."""
+        referral_id = self._next("r")
+        self.rows["referrals"].append({
+            "referral_id": referral_id, "county": county, "received_at": received,
+            "response_type": response, "first_contact_at": contact,
+            "first_contact_status": contact_status if contact is not None else None,
+        })
+        for child_id in [child_ids] if isinstance(child_ids, str) else child_ids:
+            self.rows["allegations"].append({
+                "allegation_id": self._next("a"), "referral_id": referral_id, "child_id": child_id,
+                "maltreatment_type": "general_neglect", "disposition": disposition,
+                "disposition_date": d(received[:10]), "incident_date": None,
+                "perpetrator_type": "parent", "fatality": False,
+            })
+        return referral_id
+
+    def practice_event(self, child_id: str, practice: str, date: str, *, network: bool | None = None,
+                       episode_id: str | None = None) -> str:
+        event_id = self._next("x")
+        self.rows.setdefault("practice_events", []).append({
+            "event_id": event_id, "child_id": child_id, "episode_id": episode_id, "practice": practice,
+            "event_date": d(date), "network_present": network,
+        })
+        return event_id
+
+    def assessment(self, child_id: str, kind: str, completed: str | None, result: str | None = None,
+                   *, referral_id: str | None = None) -> str:
+        assessment_id = self._next("m")
+        self.rows.setdefault("assessments", []).append({
+            "assessment_id": assessment_id, "referral_id": referral_id, "child_id": child_id,
+            "assessment_type": kind, "completed_date": d(completed), "result": result,
+        })
+        return assessment_id
+
+    def service_referral(self, child_id: str, date: str, service: str = "parenting") -> str:
+        service_referral_id = self._next("q")
+        self.rows.setdefault("service_referrals", []).append({
+            "service_referral_id": service_referral_id, "child_id": child_id,
+            "referral_date": d(date), "service_type": service,
+        })
+        return service_referral_id
+
     def population(self, year: int, county: str, count_: int, *, age: int = 5, sex: str = "female",
                    race: str = "white") -> None:
         self.rows["population"].append({
