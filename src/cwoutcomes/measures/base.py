@@ -91,6 +91,6 @@ def lookup(measure_id: str) -> Measure:
 
 def registry() -> dict[str, Measure]:
     # Importing the families registers their measures.
-    from cwoutcomes.measures import california, california_care, california_wellbeing, cfsr2, cfsr3, cfsr4, practice  # noqa: F401
+    from cwoutcomes.measures import cfsr2, cfsr3, cfsr4, practice  # noqa: F401
 
     return dict(_REGISTRY)
