@@ -29,8 +29,8 @@ from cwoutcomes.importers import codes
 from cwoutcomes.importers.dataset import ImportSummary, Progress, write_source
 from cwoutcomes.importers.episodes import rebuild
 from cwoutcomes.importers.parse import (
-    UnreadableFile, county_codes, delimited_columns, fixed_width_columns, parse_codes, parse_dates,
-    parse_ints, read_lines, texts,
+    STRING, UnreadableFile, _mask, as_mask, county_codes, delimited_columns, fixed_width_columns, parse_codes,
+    parse_dates, parse_ints, read_lines, strings,
 )
 from cwoutcomes.importers.rejects import (
     FILE_SKIPPED, RECORD_DROPPED, SUPERSEDED, VALUE_DROPPED, Rejects,
@@ -171,14 +171,14 @@ def _read_tab(path: Path, lines: list[str], rejects: Rejects):
     if missing:
         raise UnreadableFile(f"header lacks required column(s) {', '.join(missing)}")
     if "REPDAT" not in frame:
-        month = frame["REPDATMO"].astype(str).str.strip().str.zfill(2)
-        frame["REPDAT"] = frame["REPDATYR"].astype(str).str.strip() + month
+        month = strings(frame["REPDATMO"]).str.pad(2, fillchar="0")
+        frame["REPDAT"] = strings(frame["REPDATYR"]) + month
     if "STATE" not in frame:
-        frame["STATE"] = frame["ST"].astype(str).str.strip().str.upper().map(
-            codes.STATE_ABBR_TO_FIPS).fillna(frame["ST"])
+        abbr = strings(frame["ST"]).str.upper()
+        frame["STATE"] = abbr.map(codes.STATE_ABBR_TO_FIPS).where(
+            abbr.isin(list(codes.STATE_ABBR_TO_FIPS)), abbr.astype(object))
     else:
-        state = frame["STATE"].astype(str).str.strip()
-        frame["STATE"] = state.where(~state.str.fullmatch(r"\d"), state.str.zfill(2))
+        frame["STATE"] = strings(frame["STATE"]).str.pad(2, fillchar="0")
     absent = [name for name in USED if name not in frame]
     for name in absent:
         frame[name] = ""
@@ -209,28 +209,29 @@ def validate(raw: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
     """Typed snapshot records. Records without a usable child id, state, report period or
     removal date are dropped; other bad values are set to null; both are listed in rejects."""
     raw = raw.reset_index(drop=True)
-    raw["key"] = raw["RECNUMBR"].astype(str).str.strip()
+    recnumbr = strings(raw["RECNUMBR"])
+    raw["key"] = recnumbr
 
     def bad_value(mask, field, reason):
-        rejects.add_masked(raw, mask, field=field, raw=field, reason=reason, action=VALUE_DROPPED)
+        rejects.add_masked(raw, as_mask(mask) & ~dropped, field=field, raw=field, reason=reason,
+                           action=VALUE_DROPPED)
 
-    dropped = pd.Series(False, index=raw.index)
+    dropped = np.zeros(len(raw), dtype=bool)
 
     def drop(mask, field, reason):
         nonlocal dropped
-        mask = mask & ~dropped
+        mask = as_mask(mask) & ~dropped
         rejects.add_masked(raw, mask, field=field, raw=field, reason=reason, action=RECORD_DROPPED)
         dropped |= mask
 
-    recnumbr, missing_id = texts(raw["RECNUMBR"])
-    drop(missing_id, "RECNUMBR", "no child record number")
-    drop(recnumbr.fillna("").str.contains(r"[@$#%]", regex=True), "RECNUMBR",
+    drop(recnumbr == "", "RECNUMBR", "no child record number")
+    drop(_mask(recnumbr.str.contains(r"[@$#%]", regex=True)), "RECNUMBR",
          "child record number contains @ $ # or % (not allowed by TB#1)")
-    state = raw["STATE"].astype(str).str.strip()
+    state = strings(raw["STATE"])
     abbr = state.map(codes.STATE_FIPS_TO_ABBR)
     drop(abbr.isna(), "STATE", "unknown state FIPS code")
-    repdat = raw["REPDAT"].astype(str).str.strip()
-    period_ok = repdat.str.fullmatch(r"\d{4}(03|09)")
+    repdat = strings(raw["REPDAT"])
+    period_ok = _mask(repdat.str.fullmatch(r"\d{4}(03|09)"))
     drop(~period_ok, "REPDAT", "report period is not ccyymm with mm 03 or 09")
     removal, bad_removal = parse_dates(raw["LATREMDT"])
     drop(removal.isna() & ~bad_removal, "LATREMDT", "no date of latest removal")
@@ -239,12 +240,13 @@ def validate(raw: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
     out = pd.DataFrame({"file_index": raw["file_index"], "file": raw["file"], "line": raw["line"],
                         "key": raw["key"]})
     out["state"] = state
-    out["child_id"] = abbr.fillna("") + recnumbr.fillna("")
-    year = pd.to_numeric(repdat.str[:4].where(period_ok), errors="coerce")
-    is_b = repdat.str[4:6] == "09"
-    out["period"] = (year * 2 + is_b).astype("Int64")
-    out["period_end"] = pd.to_datetime(
-        repdat.where(period_ok).str[:4] + np.where(is_b, "-09-30", "-03-31"), errors="coerce")
+    out["child_id"] = (abbr.fillna("").astype(STRING) + recnumbr).astype(object)
+    year = pd.to_numeric(repdat.str.slice(0, 4).astype(object).where(period_ok), errors="coerce")
+    is_b = _mask(repdat.str.slice(4, 6) == "09")
+    out["period"] = pd.array(year * 2 + is_b, dtype="Int64")
+    end = pd.to_datetime({"year": year.fillna(2000), "month": np.where(is_b, 9, 3),
+                          "day": np.where(is_b, 30, 31)})
+    out["period_end"] = end.where(period_ok)
     out["removal_date"] = removal
 
     dates = {"DOB": "birth_date", "REM1DT": "first_removal_date", "DLSTFCDT": "last_discharge_date",

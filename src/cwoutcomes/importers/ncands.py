@@ -25,8 +25,8 @@ from cwoutcomes.errors import InputError
 from cwoutcomes.importers import codes
 from cwoutcomes.importers.dataset import ImportSummary, Progress, write_source
 from cwoutcomes.importers.parse import (
-    UnreadableFile, county_codes, delimited_columns, parse_codes, parse_dates, parse_ints, read_lines,
-    texts,
+    STRING, UnreadableFile, as_mask, county_codes, delimited_columns, parse_codes, parse_dates,
+    parse_ints, read_lines, strings, texts,
 )
 from cwoutcomes.importers.rejects import (
     FILE_SKIPPED, RECORD_DROPPED, SUPERSEDED, VALUE_DROPPED, Rejects,
@@ -65,37 +65,40 @@ def read_file(path: Path, rejects: Rejects) -> pd.DataFrame:
 
 def _times(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Clock times (HHMM, HH:MM or HH:MM:SS) as timedeltas; NaT when missing or bad."""
-    text, missing = texts(raw)
-    text = text.fillna("")
+    text = strings(raw)
+    missing = as_mask(text == "")
     digits = text.str.replace(":", "", regex=False)
-    ok = digits.str.fullmatch(r"\d{4}(\d{2})?")
-    hours = pd.to_numeric(digits.str[:2].where(ok), errors="coerce")
-    minutes = pd.to_numeric(digits.str[2:4].where(ok), errors="coerce")
-    seconds = pd.to_numeric(digits.str[4:6].where(ok & (digits.str.len() == 6)), errors="coerce").fillna(0)
-    ok = ok & (hours < 24) & (minutes < 60) & (seconds < 60)
+    ok = as_mask(digits.str.fullmatch(r"\d{4}(\d{2})?"))
+    hours = pd.to_numeric(digits.str.slice(0, 2).astype(object).where(ok), errors="coerce")
+    minutes = pd.to_numeric(digits.str.slice(2, 4).astype(object).where(ok), errors="coerce")
+    long = ok & as_mask(digits.str.len() == 6)
+    seconds = pd.to_numeric(digits.str.slice(4, 6).astype(object).where(long), errors="coerce").fillna(0)
+    ok = ok & as_mask((hours < 24) & (minutes < 60) & (seconds < 60))
     delta = pd.to_timedelta(hours * 3600 + minutes * 60 + seconds, unit="s").where(ok)
-    return delta, ~missing & ~ok
+    return delta, pd.Series(~missing & ~ok, index=raw.index)
 
 
 def validate(raw: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
     raw = raw.reset_index(drop=True)
-    state_text = raw["STATERR"].astype(str).str.strip().str.upper()
-    state = state_text.where(state_text.isin(codes.STATE_ABBR_TO_FIPS),
-                             state_text.str.zfill(2).map(codes.STATE_FIPS_TO_ABBR))
+    state_text = strings(raw["STATERR"]).str.upper()
+    known = as_mask(state_text.isin(list(codes.STATE_ABBR_TO_FIPS)))
+    state = state_text.astype(object).where(
+        known, state_text.str.pad(2, fillchar="0").map(codes.STATE_FIPS_TO_ABBR))
     report, no_report = texts(raw["RPTID"])
     chid, no_child = texts(raw["CHID"])
-    raw["key"] = state.fillna("") + "-" + report.fillna("") + "/" + chid.fillna("")
+    raw["key"] = (state.fillna("").astype(STRING) + "-" + strings(raw["RPTID"]) + "/"
+                  + strings(raw["CHID"]))
 
-    dropped = pd.Series(False, index=raw.index)
+    dropped = np.zeros(len(raw), dtype=bool)
 
     def drop(mask, field, reason):
         nonlocal dropped
-        mask = mask & ~dropped
+        mask = as_mask(mask) & ~dropped
         rejects.add_masked(raw, mask, field=field, raw=field, reason=reason, action=RECORD_DROPPED)
         dropped |= mask
 
     def bad_value(mask, field, reason):
-        rejects.add_masked(raw, mask & ~dropped, field=field, raw=field, reason=reason,
+        rejects.add_masked(raw, as_mask(mask) & ~dropped, field=field, raw=field, reason=reason,
                            action=VALUE_DROPPED)
 
     drop(state.isna(), "STATERR", "unknown state")
@@ -130,8 +133,8 @@ def validate(raw: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
     bad_value(bad | odd, "CHAGE", "age not 0-21, 77 (unborn) or 99 (unknown)")
     out["age"] = age.where(~odd & (age != 99).fillna(False).astype(bool))
 
-    county = raw["RPTFIPS"].where(raw["RPTFIPS"].notna() & (raw["RPTFIPS"].astype(str).str.strip() != ""),
-                                  raw["CHCNTY"])
+    report_county = strings(raw["RPTFIPS"])
+    county = report_county.where(as_mask(report_county != ""), strings(raw["CHCNTY"]))
     fips = state.map(codes.STATE_ABBR_TO_FIPS).fillna("")
     out["county"], bad = county_codes(county, fips)
     bad_value(bad, "RPTFIPS", "not a county FIPS code of the report's state")
@@ -154,7 +157,7 @@ def validate(raw: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
         default="unknown")
 
     afcars_id, _ = texts(raw["AFCARSID"])
-    bad = afcars_id.fillna("").str.contains(r"[@$#%]", regex=True)
+    bad = as_mask(strings(raw["AFCARSID"]).str.contains(r"[@$#%]", regex=True))
     bad_value(bad, "AFCARSID", "AFCARS id contains @ $ # or % (not a record number)")
     out["afcars_id"] = afcars_id.where(~bad, None)
 
@@ -280,10 +283,17 @@ def build_tables(rows: pd.DataFrame, notes: dict[str, int]) -> dict[str, pd.Data
         part["allegation_id"] = part["referral_id"] + "/" + part["chid"] + f"/{k}"
         parts.append(part)
     allegations = pd.concat(parts, ignore_index=True)
-    # Federal victims include a maltreatment death whatever the level (input-formats.md 3.3);
-    # the model decides victims by disposition alone, so such allegations become `indicated`.
-    upgrade = allegations["fatality"].astype("boolean").fillna(False).astype(bool) & \
-        ~allegations["disposition"].isin(("substantiated", "indicated"))
+    # Federal victims include a child whose maltreatment death is reported, whatever the levels
+    # (input-formats.md 3.3). MalDeath belongs to the report-child pair, and the model decides
+    # victims by disposition alone: when no allegation of such a pair is a victim allegation,
+    # its first one becomes `indicated` (one is enough for a victim report, G8).
+    pair = [allegations["referral_id"], allegations["chid"]]
+    victim = allegations["disposition"].isin(("substantiated", "indicated"))
+    fatal = allegations["fatality"].astype("boolean").fillna(False).astype(bool)
+    pair_has_victim = victim.groupby(pair).transform("any")
+    first = ~allegations.assign(_slot=allegations["allegation_id"].str[-1]).sort_values(
+        "_slot").duplicated(["referral_id", "chid"]).sort_index()
+    upgrade = fatal & ~pair_has_victim & first
     allegations.loc[upgrade, "disposition"] = "indicated"
     notes["allegations made `indicated` because of a maltreatment death"] = int(upgrade.sum())
     allegations = allegations.drop(columns="chid")

@@ -9,7 +9,6 @@ instead of silently treating it as missing.
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 # Missing values: blank, and the "." that SAS-made research extracts use.
-_MISSING = {"", "."}
+_MISSING = ["", "."]
 
 
 class UnreadableFile(Exception):
@@ -90,9 +89,10 @@ def delimited_columns(lines: list[str], wanted: dict[str, tuple[str, ...]], *, d
                 include_columns=[f"c{i}" for i in found.values()],
                 strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
-        frame = pd.DataFrame({name: _trimmed(table.column(f"c{i}")) for name, i in found.items()})
+        frame = pd.DataFrame({name: _trimmed(table.column(f"c{i}").combine_chunks())
+                              for name, i in found.items()})
     else:
-        frame = pd.DataFrame({name: pd.Series(dtype=object) for name in found})
+        frame = pd.DataFrame({name: pd.Series(dtype=STRING) for name in found})
     frame.insert(0, "line", np.asarray(good, dtype=np.int64) + 1)
     return frame, bad, header
 
@@ -106,67 +106,100 @@ def fixed_width_columns(records: list[str], layout: dict[str, tuple[int, int]]) 
     })
 
 
-def _trimmed(array) -> np.ndarray:
-    return pc.utf8_trim_whitespace(array).to_numpy(zero_copy_only=False).astype(object)
+STRING = "string[pyarrow]"  # Arrow-backed: .str methods run as Arrow kernels, not Python loops
+
+
+def _trimmed(array) -> pd.Series:
+    return pd.Series(pc.utf8_trim_whitespace(array), dtype=STRING)
+
+
+def strings(raw: pd.Series) -> pd.Series:
+    """Raw values as stripped Arrow strings, missing as ""."""
+    if raw.dtype != STRING:
+        raw = raw.astype(object).where(raw.notna(), "").astype(STRING)
+    return raw.fillna("").str.strip()
 
 
 def _normalise(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Stripped text and a mask of missing values."""
-    text = raw.astype(object).where(raw.notna(), "").astype(str).str.strip()
-    return text, text.isin(_MISSING)
+    """Stripped text and a mask (numpy bool) of missing values."""
+    text = strings(raw)
+    return text, text.isin(_MISSING).to_numpy(dtype=bool)
+
+
+def _mask(values: pd.Series) -> np.ndarray:
+    return values.fillna(False).to_numpy(dtype=bool)
+
+
+def as_mask(values) -> np.ndarray:
+    """Any boolean-ish Series or array as a numpy bool array (missing = False)."""
+    if isinstance(values, np.ndarray):
+        return values.astype(bool)
+    return pd.Series(values).fillna(False).to_numpy(dtype=bool)
 
 
 _DATE_FORMATS = (
-    (re.compile(r"^\d{8}$"), "%Y%m%d"),
-    (re.compile(r"^\d{4}-\d{2}-\d{2}"), "%Y-%m-%d"),
-    (re.compile(r"^\d{1,2}/\d{1,2}/\d{4}"), "%m/%d/%Y"),
+    (r"^\d{8}$", "%Y%m%d", 8),
+    (r"^\d{4}-\d{2}-\d{2}", "%Y-%m-%d", 10),
+    (r"^\d{1,2}/\d{1,2}/\d{4}", "%m/%d/%Y", 10),
 )
 
 
 def parse_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Dates as datetime64 (NaT when missing or bad) and a mask of bad (present, invalid) values.
-    Accepts the federal ccyymmdd and the ISO / US forms research extracts use."""
+    Accepts the federal ccyymmdd and the ISO / US forms research extracts use (a time of day
+    after the date is ignored)."""
     text, missing = _normalise(raw)
     result = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[s]")
-    for pattern, fmt in _DATE_FORMATS:
-        match = text.str.match(pattern) & ~missing
+    for pattern, fmt, width in _DATE_FORMATS:
+        match = _mask(text.str.match(pattern)) & ~missing
         if match.any():
-            head = text[match].str.split(" ", n=1).str[0].str.split("T", n=1).str[0]
-            result[match] = pd.to_datetime(head, format=fmt, errors="coerce")
-    bad = ~missing & result.isna()
+            head = text[match].str.split(" ", n=1).str[0] if fmt == "%m/%d/%Y" else text[match].str.slice(0, width)
+            result[match] = pd.to_datetime(head.astype(object), format=fmt, errors="coerce")
+    bad = pd.Series(~missing & result.isna().to_numpy(), index=raw.index)
     return result, bad
 
 
-_INTEGER = re.compile(r"^[+-]?\d+(\.0*)?$")
+_INTEGER = r"^[+-]?\d+(\.0*)?$"
+
+
+def _integers(text: pd.Series, numeric: np.ndarray) -> pd.Series:
+    """Canonical integer text ("007" -> "7", "1.0" -> "1") where `numeric`, else unchanged."""
+    arrow = pa.array(text, type=pa.string())
+    if pc.any(pc.match_substring(arrow, ".")).as_py():
+        arrow = pc.replace_substring_regex(arrow, r"\.0*$", "")
+    trimmed = pc.utf8_ltrim(pc.utf8_ltrim(arrow, "+"), "0")
+    trimmed = pc.if_else(pc.equal(trimmed, ""), "0", trimmed)
+    out = pd.Series(pc.if_else(pa.array(numeric), trimmed, arrow), index=text.index, dtype=STRING)
+    return out
 
 
 def parse_codes(raw: pd.Series, allowed) -> tuple[pd.Series, pd.Series]:
     """Integer codes normalised without leading zeros ("01" -> "1"; NDACAN writes them bare).
-    Returns the normalised code (None when missing or bad) and the bad mask."""
+    Returns the normalised code (object, None when missing or bad) and the bad mask."""
     text, missing = _normalise(raw)
-    numeric = text.str.match(_INTEGER) & ~missing
-    normal = text.copy()
-    normal[numeric] = text[numeric].str.split(".", n=1).str[0].astype(np.int64).astype(str)
-    ok = normal.isin(set(allowed)) & ~missing
-    values = normal.where(ok, None)
-    return values, ~missing & ~ok
+    numeric = _mask(text.str.match(_INTEGER)) & ~missing & ~_mask(text.str.startswith("-"))
+    normal = _integers(text, numeric)
+    ok = _mask(normal.isin(set(allowed))) & ~missing
+    values = normal.astype(object).where(ok, None)
+    return values, pd.Series(~missing & ~ok, index=raw.index)
 
 
 def parse_ints(raw: pd.Series, low: int, high: int) -> tuple[pd.Series, pd.Series]:
     """Integers in [low, high] as a nullable Int64 series, and the bad mask."""
     text, missing = _normalise(raw)
-    numeric = text.str.match(_INTEGER) & ~missing
+    numeric = _mask(text.str.match(_INTEGER)) & ~missing
     values = pd.Series(pd.NA, index=raw.index, dtype="Int64")
-    values[numeric] = text[numeric].str.split(".", n=1).str[0].astype(np.int64)
-    ok = numeric & values.between(low, high).fillna(False)
+    if numeric.any():
+        values[numeric] = pd.to_numeric(text[numeric].astype(object)).astype("int64")
+    ok = numeric & _mask(values.between(low, high))
     values = values.where(ok, pd.NA)
-    return values, ~missing & ~ok
+    return values, pd.Series(~missing & ~ok, index=raw.index)
 
 
 def texts(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Stripped text (None when missing) and the missing mask."""
+    """Stripped text (object, None when missing) and the missing mask."""
     text, missing = _normalise(raw)
-    return text.where(~missing, None), missing
+    return text.astype(object).where(~missing, None), pd.Series(missing, index=raw.index)
 
 
 def county_codes(raw: pd.Series, state_fips: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -174,12 +207,14 @@ def county_codes(raw: pd.Series, state_fips: pd.Series) -> tuple[pd.Series, pd.S
     leading zero ("6037"); a county code without state ("37", "037", or zero-padded "00037": no
     state has FIPS 00) is completed with the record's state. County part 000 means "not
     reported": null, not an error. A code of another state is an error."""
-    text, missing = texts(raw)
-    text = text.fillna("")
-    digits = text.str.fullmatch(r"\d{1,5}")
-    full = text.where(~(digits & (text.str.len() == 4)), "0" + text)
-    county_only = digits & ((text.str.len() <= 3) | ((text.str.len() == 5) & text.str.startswith("00")))
-    full = full.where(~county_only, state_fips + text.str[-3:].str.zfill(3))
-    ok = digits & (full.str[:2] == state_fips) & (full.str[2:] != "000")
-    unreported = digits & (full.str[2:] == "000")
-    return full.where(ok, None), ~missing & ~ok & ~unreported
+    text, missing = _normalise(raw)
+    state_fips = strings(state_fips)
+    digits = _mask(text.str.fullmatch(r"\d{1,5}"))
+    length = text.str.len().to_numpy()
+    full = text.where(~(digits & (length == 4)), "0" + text)
+    county_only = digits & ((length <= 3) | ((length == 5) & _mask(text.str.startswith("00"))))
+    full = full.where(~county_only, state_fips + text.str.slice(-3).str.pad(3, fillchar="0"))
+    state_ok = _mask(full.str.slice(0, 2) == state_fips)
+    unreported = digits & _mask(full.str.slice(2) == "000")
+    ok = digits & state_ok & ~unreported
+    return full.astype(object).where(ok, None), pd.Series(~missing & ~ok & ~unreported, index=raw.index)
