@@ -209,7 +209,7 @@ def router(web) -> APIRouter:
         bars = rows[rows.stratum != "all"]
         bars = bars.assign(stratum_value=bars.stratum + ": " + bars.stratum_value) if chosen is None else bars
         spec = charts.strata_chart(bars, title=f"{measure_id} {name}, {label}", unit_label=info.unit_label) \
-            if len(bars) else None
+            if bars.value.notna().any() else None
         return web.render(request, "strata.html", info=info, county=code, name=name, window=label, table=table,
                           spec=spec, stratum=chosen, strata=store.strata(measure_id), masked=is_masked,
                           may_unmask=principal.may_unmask([code]))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cwoutcomes.engine.masking import MASKED_COLUMNS, is_small, mask_small_cells
+from cwoutcomes.engine.masking import is_small, mask_small_cells
 from cwoutcomes.engine.periods import Window, parse_window
 from cwoutcomes.errors import CwoutcomesError
 from cwoutcomes.model.tables import RESULT_COLUMNS, STATE
@@ -127,9 +127,20 @@ def prepare(frame: pd.DataFrame, directions: dict[str, str]) -> pd.DataFrame:
 
 
 def mask(frame: pd.DataFrame) -> pd.DataFrame:
-    """The public view: G14 masking, and the comparisons of masked cells blanked too."""
-    masked = mask_small_cells(frame)
-    hit = masked.status == "masked"
+    """The public view: G14 masking, and the comparisons of masked cells blanked too.
+
+    mask_small_cells leaves cells without a value (data_quality, not_available) alone, yet their
+    counts would still be published and, beside a total, a small one could be worked out by
+    subtraction. So such cells with a count of 1-10 go through the masking as if they had a
+    value (drawing complementary suppression) and keep their own status afterwards."""
+    status = frame.status
+    valueless = status.isin(["data_quality", "not_available"])
+    small = valueless & (is_small(frame.numerator)
+                         | (is_small(frame.denominator) & (frame.unit != "per_1000_children")))
+    masked = mask_small_cells(frame.assign(status=status.where(~small, "ok")))
+    masked.loc[small, "status"] = status[small]
+    masked.loc[valueless, ["value", "ci_lower", "ci_upper"]] = np.nan
+    hit = masked.status.eq("masked") | small
     for column in ("meets_standard", "meets_target"):
         masked[column] = masked[column].astype(object)
         masked.loc[hit, column] = None
