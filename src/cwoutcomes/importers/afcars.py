@@ -363,6 +363,7 @@ def import_afcars(files: list[Path], out: Path, progress: Progress | None = None
     parts: list[pd.DataFrame] = []
     stats: dict[str, int] = {}
     read_files: list[str] = []
+    records_read = 0
     for index, path in enumerate(files):
         if progress:
             progress(f"reading {path.name}", index, len(files) + 2)
@@ -377,16 +378,15 @@ def import_afcars(files: list[Path], out: Path, progress: Progress | None = None
             stats[k] = stats.get(k, 0) + v
         frame["file_index"] = index
         frame["file"] = str(path)
-        parts.append(frame)
-    records_read = sum(len(p) for p in parts)
+        records_read += len(frame)
+        parts.append(validate(frame, rejects))  # checked file by file: raw text is let go early
     if not records_read:
         reasons = "; ".join(sorted({r for r in rejects.frame()["reason"]})) or "no records"
         raise InputError(f"no AFCARS records could be read from {len(files)} file(s): {reasons}; "
                          f"nothing was written to {out}")
     if progress:
         progress("checking records", len(files), len(files) + 2)
-    raw = pd.concat(parts, ignore_index=True)
-    records = supersede(validate(raw, rejects), rejects)
+    records = supersede(pd.concat(parts, ignore_index=True), rejects)
     last_period = records.groupby("state")["period"].max().astype(int).to_dict()
     if progress:
         progress("rebuilding episodes", len(files) + 1, len(files) + 2)

@@ -56,13 +56,18 @@ class Rebuilt:
 
 
 def _days(series: pd.Series) -> list:
+    """Dates as day numbers (None when missing), as a list for the per-child loop."""
     values = series.to_numpy(dtype="datetime64[D]")
-    ints = (values - _EPOCH).astype("int64")
-    return [None if missing else int(v) for v, missing in zip(ints, np.isnat(values))]
+    ints = (values - _EPOCH).astype("int64").astype(object)
+    ints[np.isnat(values)] = None
+    return ints.tolist()
 
 
 def _objects(series: pd.Series) -> list:
-    return [None if pd.isna(v) else v for v in series.tolist()]
+    """Values as Python objects with every kind of missing value as None."""
+    values = series.astype(object).to_numpy()
+    values[pd.isna(values)] = None
+    return values.tolist()
 
 
 def _date(days: int | None):

@@ -201,15 +201,17 @@ def validate(raw: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
 def supersede(rows: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
     """One row per (state, report, child): the one from the latest submission year, then the
     file given last, then the later line (a corrected resubmission replaces the earlier row)."""
-    rows = rows.assign(_year=rows["subyr"].fillna(-1).astype(int)).sort_values(
-        ["state", "report", "chid", "_year", "file_index", "line"], kind="stable")
+    # One integer sort key instead of sorting on the string keys: later wins among duplicates.
+    order = (rows["subyr"].fillna(0).astype("int64").to_numpy() * 10**12
+             + rows["file_index"].to_numpy(dtype="int64") * 10**9 + rows["line"].to_numpy(dtype="int64"))
+    rows = rows.iloc[np.argsort(order, kind="stable")]
     dup = rows.duplicated(["state", "report", "chid"], keep="last")
     if dup.any():
         rejects.add(file=rows.loc[dup, "file"], line=rows.loc[dup, "line"],
                     key=rows.loc[dup, "key"], field="RPTID", value="",
                     reason="report-child pair submitted again later; the later row is kept",
                     action=SUPERSEDED)
-    return rows.loc[~dup].drop(columns="_year")
+    return rows.loc[~dup]
 
 
 def _years_before(dates: pd.Series, years: pd.Series) -> pd.Series:
@@ -243,9 +245,7 @@ def estimate_birth_dates(rows: pd.DataFrame) -> pd.Series:
 
 def build_tables(rows: pd.DataFrame, notes: dict[str, int]) -> dict[str, pd.DataFrame]:
     rows = rows.reset_index(drop=True)
-    rows["order"] = np.arange(len(rows))  # rows are in submission order after supersede
-    rows = rows.sort_values(["subyr", "file_index", "line"], kind="stable", na_position="first")
-    rows["order"] = np.arange(len(rows))
+    rows["order"] = np.arange(len(rows))  # supersede left the rows in submission order
     # A child's AFCARS id, when any of its rows gives one (the latest wins), names the child
     # in every one of its reports.
     linked = rows.loc[rows["afcars_id"].notna()].groupby(["state", "chid"])["afcars_id"].last()
@@ -324,6 +324,7 @@ def import_ncands(files: list[Path], out: Path, progress: Progress | None = None
     rejects = Rejects(SOURCE)
     parts = []
     read_files = []
+    records_read = 0
     for index, path in enumerate(files):
         if progress:
             progress(f"reading {path.name}", index, len(files) + 1)
@@ -335,17 +336,16 @@ def import_ncands(files: list[Path], out: Path, progress: Progress | None = None
             continue
         frame["file_index"] = index
         frame["file"] = str(path)
-        parts.append(frame)
+        records_read += len(frame)
+        parts.append(validate(frame, rejects))  # checked file by file: raw text is let go early
         read_files.append(str(path))
-    records_read = sum(len(p) for p in parts)
     if not records_read:
         reasons = "; ".join(sorted(set(rejects.frame()["reason"]))) or "no records"
         raise InputError(f"no NCANDS records could be read from {len(files)} file(s): {reasons}; "
                          f"nothing was written to {out}")
     if progress:
         progress("building reports", len(files), len(files) + 1)
-    raw = pd.concat(parts, ignore_index=True)
-    rows = supersede(validate(raw, rejects), rejects)
+    rows = supersede(pd.concat(parts, ignore_index=True), rejects)
     notes: dict[str, int] = {}
     tables = build_tables(rows, notes)
     years = sorted(int(y) for y in rows["subyr"].dropna().unique())
