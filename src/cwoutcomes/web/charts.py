@@ -62,7 +62,9 @@ def small_multiples(rows: pd.DataFrame, *, title: str, unit_label: str, columns:
     """One small trend per county (`name` column), sharing the y scale."""
     data = _frame(rows, ["name", "window", "value", "national_standard"])
     base = alt.Chart(alt.Data(values=data.to_dict("records")))
-    lines = base.mark_line(color=VALUE, point=alt.OverlayMarkDef(color=VALUE, size=15)).encode(
+    # 58 small charts of marks would swamp a screen reader: the figure's label and the table
+    # carry the content, so the marks stay out of the accessibility tree.
+    lines = base.mark_line(color=VALUE, aria=False, point=alt.OverlayMarkDef(color=VALUE, size=15, aria=False)).encode(
         x=alt.X("window:O", title=None, axis=alt.Axis(labels=False, ticks=False)),
         y=alt.Y("value:Q", title=unit_label),
         tooltip=[alt.Tooltip("name:N", title="County"), alt.Tooltip("window:O", title="Window"),
@@ -70,7 +72,7 @@ def small_multiples(rows: pd.DataFrame, *, title: str, unit_label: str, columns:
     )
     layers = [lines]
     if data.national_standard.notna().any():
-        layers.append(base.mark_line(color=STANDARD, strokeDash=[4, 3]).encode(
+        layers.append(base.mark_line(color=STANDARD, strokeDash=[4, 3], aria=False).encode(
             x="window:O", y="national_standard:Q"))
     chart = alt.layer(*layers).properties(width=110, height=70).facet(
         facet=alt.Facet("name:N", title=None, sort=None), columns=columns
