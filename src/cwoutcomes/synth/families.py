@@ -147,7 +147,7 @@ def make_families(rng: np.random.Generator, counties: Counties, sim0: int, end: 
     last_b18 = np.maximum.reduceat(kids.b18, kid_start)
     keep = (ev_time <= end_day) & (ev_time < last_b18[ev_fam])
     ev_fam, ev_time, ev_target = ev_fam[keep], ev_time[keep], ev_target[keep]
-    order = np.lexsort((ev_time, ev_fam))
+    order = np.argsort(ev_fam * (1 << 32) + (ev_time - sim0), kind="stable")
     ev_fam, ev_time, ev_target = ev_fam[order], ev_time[order], ev_target[order]
     fam_n = np.bincount(ev_fam, minlength=nf)
     events = Events(fam=ev_fam, time=ev_time, target=ev_target,

@@ -130,7 +130,11 @@ def simulate(scale: float, seed: int, start: dt.date, end: dt.date, step: Callab
 def children_tables(tables: dict, kids) -> tuple[dict, dict]:
     """Every child the other tables name, and the sibling groups (families with two or more of
     them)."""
-    used = np.unique(np.concatenate([t["child_id"] for t in tables.values() if "child_id" in t]))
+    named = np.zeros(kids.n, dtype=bool)
+    for t in tables.values():
+        if "child_id" in t:
+            named[t["child_id"]] = True
+    used = np.flatnonzero(named)
     children = {"child_id": used, "birth_date": kids.birth[used], "sex": kids.sex[used],
                 "race_ethnicity": kids.race[used], "icwa_eligible": kids.icwa[used].astype(bool)}
     fam = kids.fam[used]

@@ -60,16 +60,16 @@ FOUNDED_RISK_SLOPE = 0.55              # per log(risk)
 SIBLING_SUBSTANTIATED = 0.72
 # Removal of the focus child given substantiation, by age group.
 AGE_EDGES = np.array([1, 6, 11, 16])   # groups <1, 1-5, 6-10, 11-15, 16-17
-REMOVAL_P = np.array([0.41, 0.205, 0.165, 0.25, 0.29])
+REMOVAL_P = np.array([0.415, 0.208, 0.167, 0.253, 0.293])
 REMOVAL_RISK_SLOPE = 0.35
-REMOVAL_TREND_PER_YEAR = -0.002        # log-odds per year after 2015
+REMOVAL_TREND_PER_YEAR = 0.004         # log-odds per year after 2015
 FATALITY_P = 0.0036                    # substantiated child under 5
 
 # ---- foster care -------------------------------------------------------------------------
 TOGETHER_P = 0.55                      # a removed sibling joins the first sibling's case
 SHORT_STAY_P = np.array([0.05, 0.07, 0.08, 0.10, 0.12])
 REUNIFY_P = np.array([0.50, 0.62, 0.64, 0.58, 0.48])
-REUNIFY_MEDIAN = np.array([430.0, 385.0, 365.0, 345.0, 300.0])
+REUNIFY_MEDIAN = np.array([445.0, 395.0, 375.0, 355.0, 310.0])
 REUNIFY_SIGMA = 0.80
 TPR_P = np.array([0.40, 0.30, 0.16, 0.06, 0.02])
 TPR_MEDIAN, TPR_SIGMA = 520.0, 0.35
@@ -82,7 +82,7 @@ LATE_START_DAYS = 730.0
 LATE_MEAN_DAYS = np.array([3.1, 3.1, 3.8, 6.5, 10.0]) * 365.0  # steady permanency hazard of long stays
 LATE_ADOPTION_MAX_AGE = 9              # below this age at exit a late permanency is an adoption
 STAY_PAST_18_P = 0.85                  # extended foster care after the 18th birthday
-STAY_TO_21_P = 0.4                     # ... of those, until the 21st birthday
+STAY_TO_21_P = 0.5                     # ... of those, until the 21st birthday
 CFT_REUNIFY_SPEEDUP = 0.85             # early CFT meeting: reunification time x
 REENTRY_P = {"reunification": 0.05, "guardianship": 0.015}
 REENTRY_MEDIAN_DAYS, REENTRY_SIGMA = 130.0, 0.9

@@ -24,17 +24,32 @@ def day(d: dt.date) -> int:
     return (d - dt.date(1970, 1, 1)).days
 
 
+# Calendar lookup tables (days 1850-01-01 .. 2250-12-31): integer indexing is much faster than
+# numpy's datetime conversions. Days outside the range are clipped to it (only latent "never"
+# times fall outside, and only their year is ever asked for).
+_D0, _D1 = day(dt.date(1850, 1, 1)), day(dt.date(2251, 1, 1))
+_DAYS = np.arange(_D0, _D1, dtype=np.int64).astype("datetime64[D]")
+_MONTH = _DAYS.astype("datetime64[M]").astype(np.int64)            # months since 1970-01
+_YEAR = _DAYS.astype("datetime64[Y]").astype(np.int64) + 1970
+_M0 = int(_MONTH[0])
+_MONTH_FIRST = np.arange(_M0, int(_MONTH[-1]) + 2).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+del _DAYS
+
+
+def _ix(days) -> np.ndarray:
+    return np.clip(np.asarray(days, dtype=np.int64) - _D0, 0, _D1 - _D0 - 1)
+
+
 def add_years(days: np.ndarray, years: int) -> np.ndarray:
     """The same calendar day `years` later; Feb 29 becomes Mar 1 in a non-leap year (G18.1)."""
-    d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
-    month = d.astype("datetime64[M]")
-    offset = (d - month.astype("datetime64[D]")).astype(np.int64)
-    target = (month + 12 * years).astype("datetime64[D]").astype(np.int64)
-    return target + offset
+    days = np.asarray(days, dtype=np.int64)
+    month = _MONTH[_ix(days)]
+    first = _MONTH_FIRST[month - _M0]
+    return _MONTH_FIRST[np.clip(month + 12 * years - _M0, 0, len(_MONTH_FIRST) - 1)] + (days - first)
 
 
 def year_of(days: np.ndarray) -> np.ndarray:
-    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    return _YEAR[_ix(days)]
 
 
 def year_start(year: int) -> int:
@@ -43,11 +58,11 @@ def year_start(year: int) -> int:
 
 def month_index(days: np.ndarray) -> np.ndarray:
     """Months since 1970-01 of each day."""
-    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return _MONTH[_ix(days)]
 
 
 def month_first_day(months: np.ndarray) -> np.ndarray:
-    return np.asarray(months, dtype=np.int64).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    return _MONTH_FIRST[np.asarray(months, dtype=np.int64) - _M0]
 
 
 def age_years(birth: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -110,7 +110,9 @@ def to_arrow(name: str, cols: dict[str, np.ndarray], county_codes: list[str], wi
 
 def write(table: pa.Table, path: Path, fmt: str) -> None:
     if fmt == "parquet":
-        pq.write_table(table, path, compression="snappy")
+        # Identifiers are (nearly) unique: dictionary-encoding them would be wasted work.
+        coded = [name for name in table.column_names if name not in ID_PREFIX]
+        pq.write_table(table, path, compression="snappy", use_dictionary=coded)
     else:
         # Times of day to the second; empty = null; booleans true/false; ISO dates.
         for i, field in enumerate(table.schema):
