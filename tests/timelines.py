@@ -142,6 +142,73 @@ class Timelines:
             "rule": rule, "effect": "flagged",
         })
 
+    # -- California tables (referral timing, visits, siblings, exams, medication, youth) -------
+    def timed_referral(self, received: str, *, response: str = "immediate", contact: str | None = None,
+                       status: str | None = "completed", county: str = ALAMEDA) -> str:
+        """A referral without allegations; `received`/`contact` are dates or date-times."""
+        referral_id = self._next("r")
+        self.rows["referrals"].append({
+            "referral_id": referral_id, "county": county, "received_at": received, "response_type": response,
+            "first_contact_at": contact, "first_contact_status": status if contact is not None else None,
+        })
+        return referral_id
+
+    def allegation(self, referral_id: str, child_id: str, kind: str = "general_neglect",
+                   disposition: str = "substantiated") -> str:
+        allegation_id = self._next("a")
+        self.rows["allegations"].append({
+            "allegation_id": allegation_id, "referral_id": referral_id, "child_id": child_id,
+            "maltreatment_type": kind, "disposition": disposition, "disposition_date": None,
+            "incident_date": None, "perpetrator_type": "parent", "fatality": False,
+        })
+        return allegation_id
+
+    def contact(self, child_id: str, date: str, *, method: str = "in_person", status: str = "completed",
+                location: str = "residence") -> None:
+        self.rows.setdefault("contacts", []).append({
+            "contact_id": self._next("k"), "child_id": child_id, "contact_date": d(date), "method": method,
+            "status": status, "location": location,
+        })
+
+    def service_case(self, child_id: str, start: str, end: str | None = None, *, county: str = ALAMEDA,
+                     service: str = "family_maintenance") -> None:
+        self.rows.setdefault("service_cases", []).append({
+            "case_id": self._next("s"), "child_id": child_id, "county": county, "start_date": d(start),
+            "end_date": d(end), "service_type": service,
+        })
+
+    def siblings(self, group_id: str, *child_ids: str) -> None:
+        for child_id in child_ids:
+            self.rows.setdefault("siblings", []).append({"child_id": child_id, "sibling_group_id": group_id})
+
+    def exam(self, child_id: str, date: str, kind: str = "medical") -> None:
+        self.rows.setdefault("health_exams", []).append(
+            {"child_id": child_id, "exam_date": d(date), "exam_type": kind}
+        )
+
+    def medication(self, child_id: str, start: str, end: str | None = None) -> None:
+        self.rows.setdefault("medication_authorizations", []).append(
+            {"child_id": child_id, "start_date": d(start), "end_date": d(end)}
+        )
+
+    def youth_exit(self, child_id: str, episode_id: str, exit: str, **outcomes: bool | None) -> None:
+        """A youth_transitions row; outcomes not named are null."""
+        columns = ("completed_high_school", "enrolled_in_education", "employed", "housing_arranged",
+                   "received_ilp", "permanent_connection")
+        self.rows.setdefault("youth_transitions", []).append({
+            "child_id": child_id, "episode_id": episode_id, "exit_date": d(exit),
+            **{column: outcomes.get(column) for column in columns},
+        })
+
+    def caregiver(self, placement_id: str, *, relative: bool | None = None, indian: bool | None = None) -> None:
+        """Sets the 4E caregiver flags of a placement made by `episode` (ids `<episode>-p<n>`)."""
+        row = next(r for r in self.rows["placements"] if r["placement_id"] == placement_id)
+        row.update(caregiver_relative=relative, caregiver_indian=indian)
+
+    def icwa(self, child_id: str, eligible: bool = True) -> None:
+        row = next(r for r in self.rows["children"] if r["child_id"] == child_id)
+        row["icwa_eligible"] = eligible
+
     def dataset(self, engine: str, extract: str = "2027-12-31") -> Dataset:
         required = ("children", "episodes", "placements")
         frames = {name: pd.DataFrame(rows) for name, rows in self.rows.items() if rows or name in required}
