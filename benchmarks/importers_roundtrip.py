@@ -99,8 +99,9 @@ def main() -> None:
     pd.set_option("display.width", 200)
     before, after = counts(original), counts(work / "imported")
     print("\nCounts (original / round trip):")
-    both = before.astype(str) + " / " + after.reindex_like(before).fillna(0).astype(int).astype(str)
-    print(both.to_string())
+    rows = list(dict.fromkeys([*before.index, *after.index]))
+    before, after = (f.reindex(rows).fillna(0).astype(int) for f in (before, after))
+    print((before.astype(str) + " / " + after.astype(str)).to_string())
 
     ro = compute(original, work / "results_original.parquet", args.latest)
     rt = compute(work / "imported", work / "results_roundtrip.parquet", args.latest)
