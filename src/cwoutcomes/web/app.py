@@ -20,6 +20,7 @@ from cwoutcomes import __version__
 from cwoutcomes.web.appdb import AppDatabase
 from cwoutcomes.web.auth import Authenticator, Forbidden, InvalidToken, Principal
 from cwoutcomes.web.store import NotFound, ResultsStore
+from cwoutcomes.web.tables import format_cell
 
 HERE = Path(__file__).parent
 # Vega evaluates expressions with vega-interpreter, so scripts need no eval; Vega and htmx set
@@ -37,6 +38,7 @@ class Web:
         self.templates.env.globals["version"] = __version__
         self.templates.env.filters["tojson_script"] = _json_for_script
         self.templates.env.globals["with_params"] = _with_params
+        self.templates.env.filters["value"] = lambda v, unit: format_cell(v, "value", unit)
         self.cache: dict = {}
 
     def principal(self, request: Request) -> Principal:

@@ -91,7 +91,8 @@ def router(web) -> APIRouter:
                 outcomes.append((outcome, ids))
             areas.append((area, label, outcomes))
         others = [mid for mid in store.measures if mid not in placed]
-        return web.render(request, "index.html", areas=areas, others=others, latest=latest_values(is_masked),
+        latest = web.cached(("latest", is_masked), lambda: latest_values(is_masked))
+        return web.render(request, "index.html", areas=areas, others=others, latest=latest,
                           masked=is_masked)
 
     @r.get("/practice")
