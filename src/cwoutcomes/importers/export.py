@@ -367,6 +367,12 @@ def ncands_records(data_dir: Path, *, extract_date: dt.date | None = None, state
                    with_birth_date: bool = False, notes: Counter | None = None) -> pd.DataFrame:
     """One row per report-child pair with the NCANDS values as strings, plus `SubYr`."""
     notes = notes if notes is not None else Counter()
+    a, children, in_care, state_fips = _ncands_allegations(data_dir, extract_date, state, notes)
+    return _ncands_rows(a, children, in_care, state_fips, with_birth_date, notes)
+
+
+def _ncands_allegations(data_dir: Path, extract_date, state, notes: Counter):
+    """The allegations NCANDS can hold, with their report's disposition date and referral."""
     children = _require(data_dir, "children")
     referrals = _require(data_dir, "referrals")
     allegations = _require(data_dir, "allegations")
@@ -386,6 +392,13 @@ def ncands_records(data_dir: Path, *, extract_date: dt.date | None = None, state
     a = a.loc[~late]
     a = a.join(referrals.set_index("referral_id")[["county", "received_at", "first_contact_at"]],
                on="referral_id", how="inner")
+    in_care = set(episodes["child_id"]) if episodes is not None else set()
+    return a, children, in_care, state_fips
+
+
+def _ncands_rows(a: pd.DataFrame, children: pd.DataFrame, in_care: set, state_fips: str,
+                 with_birth_date: bool, notes: Counter) -> pd.DataFrame:
+    a = a.copy()
     type_rank = {t: i for i, t in enumerate(TABLES["allegations"].column("maltreatment_type").codes)}
     disp_rank = {t: i for i, t in enumerate(TABLES["allegations"].column("disposition").codes)}
     a["_type_rank"] = a["maltreatment_type"].map(type_rank)
@@ -472,7 +485,6 @@ def ncands_records(data_dir: Path, *, extract_date: dt.date | None = None, state
             filled = (rows[f"ChMal{k}"] != "").to_numpy()
             rows[f"Per{p}Mal{k}"] = np.where(present & filled,
                                              np.where(slot_perp[k] == p, "1", "2"), "")
-    in_care = set(episodes["child_id"]) if episodes is not None else set()
     linked = pairs["child_id"].isin(in_care)
     rows["AFCARSID"] = np.where(linked, record_numbers(pairs["child_id"]).to_numpy(), "")
     rows["IncidDt"] = _iso(pairs["incident_date"])
@@ -499,16 +511,20 @@ def export_ncands(data_dir: Path, out_dir: Path, *, extract_date: dt.date | None
     notes: Counter = Counter()
     if progress:
         progress("building records", 0, 1)
-    rows = ncands_records(data_dir, extract_date=extract_date, state=state,
-                          with_birth_date=with_birth_date, notes=notes)
+    a, children, in_care, state_fips = _ncands_allegations(data_dir, extract_date, state, notes)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files, records = [], {}
-    years = sorted(rows["SubYr"].unique())
+    # A report belongs to one fiscal year (its disposition date): one year at a time keeps the
+    # memory of a state-sized export to one year's rows.
+    day = a["report_disposition_date"]
+    fiscal = (day.dt.year + (day.dt.month >= 10).astype(int)).to_numpy()
+    years = sorted(set(fiscal.tolist()))
     for i, year in enumerate(years):
         if progress:
             progress(f"writing CF{year}", i, len(years))
-        part = rows.loc[rows["SubYr"] == year]
+        part = _ncands_rows(a.loc[fiscal == year], children, in_care, state_fips, with_birth_date,
+                            notes)
         path = out_dir / f"CF{year}.tab"
         part.to_csv(path, sep="\t", index=False)
         files.append(path)
