@@ -15,7 +15,6 @@ Only the elements the model has a place for are read and checked; the others are
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -401,8 +400,3 @@ def import_afcars(files: list[Path], out: Path, progress: Progress | None = None
     if progress:
         progress("done", len(files) + 2, len(files) + 2)
     return summary
-
-
-def period_end(period: int) -> dt.date:
-    year, half = divmod(int(period), 2)
-    return dt.date(year, 9, 30) if half else dt.date(year, 3, 31)

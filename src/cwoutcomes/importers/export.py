@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from cwoutcomes.errors import InputError
 from cwoutcomes.importers import codes
-from cwoutcomes.importers.afcars import format_fixed, layout, period_label
+from cwoutcomes.importers.afcars import layout, period_label
 from cwoutcomes.importers.dataset import Progress
 from cwoutcomes.model.tables import NON_MOVE_SETTINGS, TABLES, DType
 
