@@ -445,6 +445,9 @@ def test_unreadable_file_is_reported_and_others_imported(tmp_path):
     assert r["action"].unique().tolist() == ["file_skipped"]
     assert "binary" in r["reason"].iloc[0] and "not found" in r["reason"].iloc[1]
     assert summary.files_skipped == 2
+    assert summary.skipped_files == {
+        str(binary): "file not imported: binary file (contains NUL bytes), not a text export",
+        str(tmp_path / "missing.dat"): "file not imported: file not found"}
 
 
 def test_nothing_readable_leaves_earlier_import_untouched(tmp_path):

@@ -67,6 +67,8 @@ def _print_import(summary) -> None:
     out.print(f"Read {summary.records_read:,} records from {len(summary.files_read)} file(s)"
               + (f"; {summary.files_skipped} file(s) could not be read" if summary.files_skipped else "")
               + f"; used {summary.records_used:,}. Periods covered: {summary.coverage or '-'}.")
+    for path, reason in summary.skipped_files.items():
+        console.print(f"[bold yellow]skipped:[/] {path}: {reason}")
     _counts(f"Data set {summary.out}", summary.merged_rows, "table", "rows")
     _counts("Rebuilding notes", {k: v for k, v in summary.notes.items() if v}, "note", "count")
     _counts("Problems (listed in import_rejects.csv)", summary.rejects, "what", "records")

@@ -57,6 +57,7 @@ class ImportSummary:
     rejects: dict[str, int]  # "action: reason" -> count
     notes: dict[str, int] = field(default_factory=dict)
     coverage: str = ""
+    skipped_files: dict[str, str] = field(default_factory=dict)  # file -> why it was not read
 
     @property
     def rejects_path(self) -> Path:
@@ -156,11 +157,12 @@ def write_source(out: Path, source: str, tables: dict[str, pd.DataFrame], reject
     os.replace(tmp, manifest_path)
 
     merged_rows = merge(out)
-    skipped = int((reject_frame["action"] == "file_skipped").sum())
+    skipped = reject_frame.loc[reject_frame["action"] == "file_skipped"]
     return ImportSummary(
-        source=source, out=out, files_read=files, files_skipped=skipped,
+        source=source, out=out, files_read=files, files_skipped=len(skipped),
         records_read=records_read, records_used=records_used, rows=rows,
-        merged_rows=merged_rows, rejects=rejects.counts(), notes=notes, coverage=coverage)
+        merged_rows=merged_rows, rejects=rejects.counts(), notes=notes, coverage=coverage,
+        skipped_files=dict(zip(skipped["file"], skipped["reason"])))
 
 
 def merge(out: Path) -> dict[str, int]:
