@@ -1,6 +1,7 @@
 """Benchmark of the simulator: `generate` at a given scale, several runs, each in a fresh
-Python process; prints the wall time of every run, the median, and the peak resident memory
-(the child's own `ru_maxrss`), with the machine it ran on.
+Python process; prints the wall and CPU time of every run, the medians, and the peak resident
+memory (the child's own `ru_maxrss`), with the machine it ran on and its load (wall time depends
+on what else runs; CPU time much less).
 
     .venv/bin/python benchmarks/synth_bench.py              # scale 1, 2015-2025, 3 runs
     .venv/bin/python benchmarks/synth_bench.py --scale 0.1 --runs 1
@@ -26,7 +27,8 @@ t0 = time.perf_counter()
 counts = generate(out, scale=float(scale), seed=1, start=dt.date.fromisoformat(start),
                   end=dt.date.fromisoformat(end), fmt=fmt)
 wall = time.perf_counter() - t0
-print(json.dumps({"wall": wall, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+use = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"wall": wall, "cpu": use.ru_utime + use.ru_stime, "peak_kb": use.ru_maxrss,
                   "rows": sum(counts.values()), "counts": counts}))
 """
 
@@ -69,10 +71,12 @@ def main(argv=None) -> int:
                                    args.fmt], check=True, capture_output=True, text=True)
             res = json.loads(proc.stdout.strip().splitlines()[-1])
             results.append(res)
-            print(f"run {i + 1}: {res['wall']:.1f} s, peak RSS {res['peak_kb'] / 1024 ** 2:.2f} GiB, "
-                  f"{res['rows']:,} rows")
+            print(f"run {i + 1}: {res['wall']:.1f} s wall, {res['cpu']:.1f} s CPU, peak RSS "
+                  f"{res['peak_kb'] / 1024 ** 2:.2f} GiB, {res['rows']:,} rows, load average "
+                  f"{os.getloadavg()[0]:.1f}")
         size = sum(p.stat().st_size for p in Path(out).iterdir())
     print(f"median wall time: {statistics.median(r['wall'] for r in results):.1f} s; "
+          f"median CPU time: {statistics.median(r['cpu'] for r in results):.1f} s; "
           f"peak RSS: {max(r['peak_kb'] for r in results) / 1024 ** 2:.2f} GiB; output {size / 1024 ** 2:.0f} MiB")
     print("rows per table: " + ", ".join(f"{k} {v:,}" for k, v in results[-1]["counts"].items()))
     return 0

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from cwoutcomes.errors import CwoutcomesError
+from cwoutcomes.model.counties import county_populations
 from cwoutcomes.model.tables import TABLES
 from cwoutcomes.synth import careers, faults as fault_mod, params as P, practice, referrals, services
 from cwoutcomes.synth.episodes import Episodes, probation
@@ -17,7 +18,7 @@ from cwoutcomes.synth.families import make_families
 from cwoutcomes.synth.fostercare import output_episodes, placements_table
 from cwoutcomes.synth.population import counties_table, make_counties, population_table, targets_table
 from cwoutcomes.synth.util import NA, add_years, day, stream
-from cwoutcomes.synth.writer import id_widths, to_arrow, write
+from cwoutcomes.synth.writer import TableWriter
 
 Progress = Callable[[str, int, int], None]
 STAGES = ("counties and population", "families and reports", "foster care", "placements", "referrals",
@@ -47,39 +48,56 @@ def generate(out: Path, *, scale: float, seed: int, start: dt.date, end: dt.date
         if progress is not None:
             progress(label, done, total)
 
-    tables, county_codes = simulate(scale, seed, start, end, step)
-    if faults > 0:
-        fault_mod.plant(tables, stream(seed, "faults"), faults, day(start), day(end))
-    step("faults")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     other = "csv" if fmt == "parquet" else "parquet"
-    counts = {}
-    widths = id_widths(tables)
     for name in TABLES:
-        stale = out / f"{name}.{other}"
-        if stale.exists():
-            stale.unlink()
-        table = to_arrow(name, tables[name], county_codes, widths)
-        write(table, out / f"{name}.{fmt}", fmt)
-        counts[name] = table.num_rows
-        step(f"wrote {name}")
+        (out / f"{name}.{other}").unlink(missing_ok=True)
+    county_codes = list(county_populations()["county"])
+    counts = {}
+    with TableWriter(out, fmt, county_codes, threads=1 if faults == 0 else 2) as writer:
+        if faults == 0:
+            # Clean data: each table is written as soon as it is final.
+            tables: dict = Finished(writer.submit)
+            simulate(scale, seed, start, end, step, tables)
+        else:
+            tables = {}
+            simulate(scale, seed, start, end, step, tables)
+            fault_mod.plant(tables, stream(seed, "faults"), faults, day(start), day(end))
+            for name in TABLES:
+                writer.submit(name, tables[name])
+        step("faults")
+        for name in TABLES:
+            counts[name] = writer.rows(name)
+            step(f"wrote {name}")
     info = {"extract_date": end.isoformat(), "generator": "cwoutcomes synth", "scale": scale, "seed": seed,
             "start": start.isoformat(), "faults": faults}
     (out / "dataset.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return counts
 
 
-def simulate(scale: float, seed: int, start: dt.date, end: dt.date, step: Callable[[str], None]):
-    """Every table of the model as integer-coded columns (see writer.py), and the county codes."""
+class Finished(dict):
+    """The simulated tables; each is handed to `on_final` when it is set (tables are set once,
+    complete, and not changed afterwards)."""
+
+    def __init__(self, on_final: Callable[[str, dict], None]):
+        super().__init__()
+        self.on_final = on_final
+
+    def __setitem__(self, name: str, cols: dict) -> None:
+        super().__setitem__(name, cols)
+        self.on_final(name, cols)
+
+
+def simulate(scale: float, seed: int, start: dt.date, end: dt.date, step: Callable[[str], None],
+             tables: dict) -> None:
+    """Every table of the model as integer-coded columns (see writer.py), set into `tables`."""
     start_day, end_day = day(start), day(end)
     sim0 = int(add_years(np.array([start_day]), -P.BURN_IN_YEARS)[0])
     counties = make_counties(stream(seed, "counties"))
-    tables = {
-        "population": population_table(counties, stream(seed, "population"), start, end, scale),
-        "counties": counties_table(counties),
-        "targets": targets_table(counties, stream(seed, "targets"), start, end),
-    }
+    tables["population"] = population_table(counties, stream(seed, "population"), start, end, scale)
+    tables["counties"] = counties_table(counties)
+    tables["targets"] = targets_table(counties, stream(seed, "targets"), start, end)
     step(STAGES[0])
     fams, kids, events = make_families(stream(seed, "families"), counties, sim0, end, end_day, scale)
     eps = Episodes()
@@ -108,8 +126,8 @@ def simulate(scale: float, seed: int, start: dt.date, end: dt.date, step: Callab
     in_home = services.service_cases(rng, ep, stage, start_day, end_day)
     contacts = [services.episode_contacts(rng, ep, counties, start_day, end_day),
                 services.in_home_contacts(rng, in_home, counties, start_day, end_day)]
-    tables["contacts"] = {k: np.concatenate([c[k] for c in contacts]) for k in contacts[0]}
-    tables["contacts"]["contact_id"] = np.arange(len(tables["contacts"]["child_id"]))
+    contacts = {k: np.concatenate([c[k] for c in contacts]) for k in contacts[0]}
+    tables["contacts"] = dict(contacts, contact_id=np.arange(len(contacts["child_id"])))
     tables["service_cases"] = dict(in_home, end_date=np.where(in_home["end_date"] <= end_day, in_home["end_date"], NA))
     tables["health_exams"] = services.health_exams(rng, ep, kids, start_day, end_day)
     meds = services.medication(rng, ep, kids, start_day, end_day)
@@ -124,7 +142,6 @@ def simulate(scale: float, seed: int, start: dt.date, end: dt.date, step: Callab
     step(STAGES[6])
     tables["children"], tables["siblings"] = children_tables(tables, kids)
     step(STAGES[7])
-    return tables, list(counties.codes)
 
 
 def children_tables(tables: dict, kids) -> tuple[dict, dict]:

@@ -11,6 +11,7 @@ Internal conventions (all columns are numpy arrays):
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -30,23 +31,17 @@ ID_PREFIX = {
 BAD_CODES = ("Unknown", "FOSTER CARE", "n/a", "9")
 
 
-def id_widths(tables: dict[str, dict[str, np.ndarray]]) -> dict[str, int]:
-    """Digits of each kind of identifier: one width for a kind across all tables, so that the
-    same number is the same string wherever it appears."""
-    widths: dict[str, int] = {}
-    for cols in tables.values():
-        for name, v in cols.items():
-            if name in ID_PREFIX and len(v):
-                top = int(np.max(np.where(np.asarray(v) == NA, 0, v)))
-                widths[name] = max(widths.get(name, 1), len(str(top)))
-    return widths
+# Identifiers are zero-padded to this many digits, whatever the table, so that the same number
+# is the same string everywhere (numbers need fewer than 10**9 per kind, even at scale 100).
+ID_DIGITS = 9
 
 
-def ids(prefix: str, values: np.ndarray, width: int) -> pa.Array:
-    """Fixed-width identifiers `<prefix><zero-padded number>`; NA gives null."""
+def ids(prefix: str, values: np.ndarray) -> pa.Array:
+    """Identifiers `<prefix><zero-padded number>`; NA gives null."""
     values = np.asarray(values, dtype=np.int64)
     null = values == NA
     v = np.where(null, 0, values)
+    width = max(ID_DIGITS, len(str(int(v.max())))) if v.size else ID_DIGITS
     p = np.frombuffer(prefix.encode(), dtype=np.uint8)
     buf = np.empty((v.size, p.size + width), dtype=np.uint8)
     buf[:, :p.size] = p
@@ -73,7 +68,7 @@ def _lookup(values: np.ndarray, labels: list[str]) -> pa.Array:
     return pa.array(labels, pa.string()).take(pa.array(idx, mask=null))
 
 
-def to_arrow(name: str, cols: dict[str, np.ndarray], county_codes: list[str], widths: dict[str, int]) -> pa.Table:
+def to_arrow(name: str, cols: dict[str, np.ndarray], county_codes: list[str]) -> pa.Table:
     model = TABLES[name]
     if set(cols) != set(model.column_names):
         raise ValueError(f"synth produced columns {sorted(cols)} for {name}, the model has {model.column_names}")
@@ -85,7 +80,7 @@ def to_arrow(name: str, cols: dict[str, np.ndarray], county_codes: list[str], wi
             if col.name == "county":
                 arr = _lookup(v, list(county_codes) + ["state"])
             elif col.name in ID_PREFIX:
-                arr = ids(ID_PREFIX[col.name], v, widths.get(col.name, 1))
+                arr = ids(ID_PREFIX[col.name], v)
             else:
                 arr = pa.array(v, pa.string())
         elif col.dtype is DType.CODE:
@@ -121,3 +116,31 @@ def write(table: pa.Table, path: Path, fmt: str) -> None:
         with open(path, "wb") as fh:
             fh.write((",".join(table.column_names) + "\n").encode("utf-8"))
             pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+
+
+class TableWriter:
+    """Converts and writes tables on background threads, so that writing overlaps with the
+    simulation of the next tables (numpy and Arrow release the GIL for the heavy work)."""
+
+    def __init__(self, out: Path, fmt: str, county_codes: list[str], threads: int = 1):
+        self.out, self.fmt, self.county_codes = Path(out), fmt, list(county_codes)
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="synth-writer")
+        self.pending: dict[str, Future] = {}
+
+    def submit(self, name: str, cols: dict[str, np.ndarray]) -> None:
+        self.pending[name] = self.pool.submit(self._write, name, cols)
+
+    def _write(self, name: str, cols: dict[str, np.ndarray]) -> int:
+        table = to_arrow(name, cols, self.county_codes)
+        write(table, self.out / f"{name}.{self.fmt}", self.fmt)
+        return table.num_rows
+
+    def rows(self, name: str) -> int:
+        """Wait for a table to be written; its row count."""
+        return self.pending.pop(name).result()
+
+    def __enter__(self) -> "TableWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
