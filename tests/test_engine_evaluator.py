@@ -105,7 +105,7 @@ def test_data_quality_limit_sets_status(engine):
 
 
 def results_frame(rows):
-    base = {"measure_id": "4-P1", "period_label": "2024Q4", "unit": "percent", "status": "ok",
+    base = {"measure_id": "4-P1", "period_type": "year", "period_label": "2024Q4", "unit": "percent", "status": "ok",
             "ci_lower": 0.0, "ci_upper": 1.0}
     frame = pd.DataFrame([{**base, **row} for row in rows])
     frame["value"] = frame.numerator / frame.denominator * 100

@@ -28,11 +28,17 @@ DATA_QUALITY_COLUMNS = ("table_name", "record_key", "column_name", "value", "rul
 class Dataset:
     """Tables of one data set on one engine. Build with `from_database` or `from_frames`."""
 
-    def __init__(self, con, engine: str, extract_date: dt.date, available: set[str]):
+    def __init__(self, con, engine: str, extract_date: dt.date, available: set[str], *,
+                 materialize: bool = True):
         self.con = con
         self.engine = engine
         self.extract_date = extract_date
         self.available = available
+        # Derived views are read by many measures: compute each once on the engine.
+        self.materialize = materialize
+
+    def _keep(self, view: ir.Table) -> ir.Table:
+        return view.cache() if self.materialize else view
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -182,14 +188,14 @@ class Dataset:
             short_stay=e.end_date.notnull() & (p.days_between(e.removal_date, e.end_date) <= 7),
             no_birth_date=e.birth_date.isnull(),
         )
-        return e
+        return self._keep(e)
 
     @functools.cached_property
     def all_placements(self) -> ir.Table:
         """Placements with their flags; a placement ending before it starts is ignored
         everywhere (G18.9)."""
         pl = self._with_flags(self.table("placements"), "placements", "placement_id")
-        return pl.filter(~pl.dq_r4 & (pl.end_date.isnull() | (pl.end_date >= pl.start_date)))
+        return self._keep(pl.filter(~pl.dq_r4 & (pl.end_date.isnull() | (pl.end_date >= pl.start_date))))
 
     @functools.cached_property
     def placements(self) -> ir.Table:
@@ -229,7 +235,7 @@ class Dataset:
         first = first.select("child_id", "report_date", "county")
         reports = attrs.join(first, ["child_id", "report_date"])
         c = self.children.select("child_id", "birth_date", "birthday_18", "sex", "race_ethnicity")
-        return reports.join(c, "child_id")
+        return self._keep(reports.join(c, "child_id"))
 
 
 def _has_time(value) -> bool | None:

@@ -18,7 +18,7 @@ from cwoutcomes.model.tables import RESULT_COLUMNS, STATE
 from cwoutcomes.stats.intervals import poisson_rate_interval, wilson_interval
 
 ProgressCallback = Callable[[str, int, int], None]
-RESULT_EXTRA_COLUMNS = ("ci_lower", "ci_upper", "reference_median")
+RESULT_EXTRA_COLUMNS = ("ci_lower", "ci_upper", "reference_median", "note")
 
 
 def windows_frame(windows: Sequence[Window]) -> pd.DataFrame:
@@ -115,6 +115,8 @@ def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window]
                 sums = ds.execute(aggregate(units, measure.strata))
             finally:
                 units.release()
+            if measure.distribution:
+                sums = as_shares(sums, measure.distribution)
         results.append(finish(measure, sums, frame, geos, ds.extract_date, not_available=bool(missing)))
     if progress:
         progress("done", len(measures), len(measures))
@@ -130,6 +132,15 @@ def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window]
 
         table = mask_small_cells(table)
     return table
+
+
+def as_shares(sums: pd.DataFrame, stratum: str) -> pd.DataFrame:
+    """A distribution stratum's rows as shares of the `all` row (Measure.distribution)."""
+    keys = group_keys(sums.columns)
+    totals = sums.loc[sums.stratum == "all", [*keys, "denominator"]].rename(columns={"denominator": "_total"})
+    shares = sums[sums.stratum == stratum].drop(columns="numerator").rename(columns={"denominator": "numerator"})
+    shares = shares.merge(totals, on=keys, how="left").rename(columns={"_total": "denominator"})
+    return pd.concat([sums[sums.stratum != stratum], shares], ignore_index=True)
 
 
 def default_periods(frame: pd.DataFrame, measure: Measure) -> pd.DataFrame:
@@ -178,6 +189,8 @@ def finish(measure: Measure, sums: pd.DataFrame, frame: pd.DataFrame, geos: list
     t["national_standard"] = measure.national_standard
     t["target"] = np.nan
     t["reference_median"] = measure.reference.get("median", np.nan)
+    # Why a value is missing where the count alone does not say (e.g. a median not reached).
+    t["note"] = t["note"].astype(object).where(t["note"].notna(), None) if "note" in t else None
     needed_until = t.period_end.map(lambda pe: follow_up_end(pe, measure))
     t["status"] = np.where(needed_until > extract_date, "incomplete", "ok")
     if not_available:

@@ -19,7 +19,8 @@ class _SchemaOnlyDataset(Dataset):
     """A data set of unbound tables: enough to build a measure's expression without data."""
 
     def __init__(self):
-        super().__init__(None, "sql", dt.date(2099, 12, 31), set(TABLES) | {"data_quality"})
+        super().__init__(None, "sql", dt.date(2099, 12, 31), set(TABLES) | {"data_quality"},
+                         materialize=False)
 
     def table(self, name):
         if name == "data_quality":

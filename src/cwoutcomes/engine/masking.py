@@ -20,20 +20,20 @@ def mask_small_cells(results: pd.DataFrame) -> pd.DataFrame:
     shown total (the values of one stratum; the counties of one measure and period) where
     exactly one cell is masked, the next smallest cell is masked too."""
     t = results.copy()
-    masked = is_small(t.numerator) | (is_small(t.denominator) & ~t.unit.isin(["per_1000_children"]))
-    masked &= t.status.isin(["ok", "incomplete"])
-    t["_masked"] = masked
-    key = ["measure_id", "period_label"]
-    strata_sets = t[t.stratum != "all"].groupby(key + ["county", "stratum"], sort=False).groups
-    county_sets = t[(t.stratum == "all") & (t.county != STATE)].groupby(key, sort=False).groups
-    for index in list(strata_sets.values()) + list(county_sets.values()):
-        cells = t.loc[index]
-        if cells._masked.sum() == 1:
-            candidates = cells[~cells._masked & (cells.numerator > 0) & cells.status.isin(["ok", "incomplete"])]
-            if len(candidates):
-                smallest = candidates.sort_values(["numerator", "denominator"]).index[0]
-                t.loc[smallest, "_masked"] = True
-    hit = t._masked
-    t.loc[hit, list(MASKED_COLUMNS)] = np.nan
-    t.loc[hit, "status"] = "masked"
-    return t.drop(columns="_masked")
+    shown = t.status.isin(["ok", "incomplete"])
+    population_denominator = t.unit.isin(["per_1000_children"])
+    masked = shown & (is_small(t.numerator) | (is_small(t.denominator) & ~population_denominator))
+    period = ["measure_id", "period_type", "period_label"]
+    strata_set = t[period + ["county", "stratum"]].astype(str).agg("|".join, axis=1).where(t.stratum != "all")
+    county_set = t[period].astype(str).agg("|".join, axis=1).where((t.stratum == "all") & (t.county != STATE))
+    for set_id in (strata_set, county_set):
+        in_set = set_id.notna()
+        masked_count = masked[in_set].groupby(set_id[in_set]).transform("sum")
+        lonely = set_id[in_set][masked_count == 1]
+        candidates = t[in_set & ~masked & shown & (t.numerator > 0) & set_id.isin(set(lonely))]
+        if len(candidates):
+            order = candidates.assign(_set=set_id).sort_values(["_set", "numerator", "denominator"])
+            masked.loc[order.groupby("_set").head(1).index] = True
+    t.loc[masked, list(MASKED_COLUMNS)] = np.nan
+    t.loc[masked, "status"] = "masked"
+    return t

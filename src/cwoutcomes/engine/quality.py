@@ -101,19 +101,22 @@ def apply_data_quality_status(ds: Dataset, results: pd.DataFrame, measures, wind
     if results.empty or not windows:
         return results
     checks = quality_checks(ds, windows)
-    failed = checks[~checks.passed]
-    if failed.empty:
+    failed = checks.loc[~checks.passed, ["county", "dq_start", "check"]]
+    affected = pd.DataFrame(
+        [(m.id, check) for m in measures for check in m.dq_checks], columns=["measure_id", "check"]
+    )
+    if failed.empty or affected.empty:
         return results
-    affected = {m.id: set(m.dq_checks) for m in measures}
+    failed = failed.merge(affected, on="check")
+    failed["dq_end"] = failed.dq_start.map(lambda d: shift_months(d, 6) - dt.timedelta(days=1))
+    periods = results[["measure_id", "county", "period_start", "period_end"]].drop_duplicates()
+    hits = periods.merge(failed, on=["measure_id", "county"])
+    hits = hits[(hits.period_start <= hits.dq_end) & (hits.period_end >= hits.dq_start)]
+    hits = hits[["measure_id", "county", "period_start", "period_end"]].drop_duplicates()
+    flagged = results.merge(hits.assign(_failed=True), how="left",
+                            on=["measure_id", "county", "period_start", "period_end"])["_failed"]
+    hit = flagged.fillna(False).to_numpy(dtype=bool) & results.status.isin(["ok", "incomplete"]).to_numpy()
     results = results.copy()
-    for row in failed.itertuples(index=False):
-        dq_end = shift_months(row.dq_start, 6) - dt.timedelta(days=1)
-        hit = (
-            results.measure_id.map(lambda mid: row.check in affected.get(mid, ()))
-            & (results.county == row.county)
-            & (results.period_start <= dq_end) & (results.period_end >= row.dq_start)
-            & results.status.isin(["ok", "incomplete"])
-        )
-        results.loc[hit, "status"] = "data_quality"
-        results.loc[hit, "value"] = float("nan")
+    results.loc[hit, "status"] = "data_quality"
+    results.loc[hit, "value"] = float("nan")
     return results
