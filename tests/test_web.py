@@ -177,6 +177,7 @@ def test_quality_api_masks_small_counts_for_the_public(env):
 @pytest.mark.parametrize("params, message", [
     ({"measure": "9-X9"}, "unknown measure '9-X9'; the results hold 4-S1, 4-P1"),
     ({"county": "06999"}, "unknown county '06999'"),
+    ({"county": ""}, "unknown county ''"),
     ({"window_from": "2019Q1"}, "no results for window 2019Q1; the results hold 2024Q3, 2024Q4"),
     ({"window_to": "last year"}, "'last year' is not a window"),
     ({"window_from": "2024Q4", "window_to": "2024Q3"}, "window_from 2024Q4 is after window_to 2024Q3"),
@@ -195,6 +196,7 @@ def test_api_bad_input_is_404_with_a_clear_message(env, params, message):
 def test_api_other_bad_requests(env):
     client, _, _ = env
     assert client.get("/api/measures/nope").status_code == 404
+    assert client.get("/api/quality", params={"county": ""}).status_code == 404
     assert client.get("/api/measures/nope/sql").status_code == 404
     assert client.get("/api/nothing-here").json()["detail"].startswith("there is no page at /api/nothing-here")
     malformed = client.get("/api/results", params={"limit": "abc"})

@@ -220,10 +220,10 @@ def router(web) -> APIRouter:
         principal = web.principal(request)
         if measure is not None:
             store.measure(measure)
-        counties = [store.county(c) for c in county] if county else None
-        low = store.window(window_from) if window_from else None
-        high = store.window(window_to) if window_to else None
-        if low and high and low > high:
+        counties = [store.county(c) for c in county] if county is not None else None
+        low = store.window(window_from) if window_from is not None else None
+        high = store.window(window_to) if window_to is not None else None
+        if low is not None and high is not None and low > high:
             raise NotFound(f"window_from {low} is after window_to {high}")
         if stratum is not None:
             if measure is not None:
@@ -279,8 +279,8 @@ def router(web) -> APIRouter:
         masked: Optional[bool] = Query(None),
     ):
         principal = web.principal(request)
-        code = store.county(county) if county else None
-        is_masked = decide_masking(principal, [code] if code else geos, masked)
+        code = store.county(county) if county is not None else None
+        is_masked = decide_masking(principal, [code] if code is not None else geos, masked)
         table = store.quality_view(masked=is_masked, county=code)
         if not is_masked:
             web.audit(request, "api_quality", masked=False, county=code)

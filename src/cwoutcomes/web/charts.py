@@ -1,21 +1,24 @@
-"""Vega-Lite specifications (built with Altair) for the dashboard: a trend over windows with
-its confidence band, national standard and SIP target, small multiples of counties, and bars
-per stratum value. Colours are the Okabe-Ito palette, which colour-blind readers can tell
-apart; the reference line is also dashed, so colour is never the only cue.
-
-The quarterly reports build their charts in `cwoutcomes.report.charts`; these are the web's own
-until that module offers the same charts."""
+"""Vega-Lite specifications for the dashboard. Trends and small multiples are the quarterly
+reports' own charts (`cwoutcomes.report.charts`, fed by `report.content.chart_frame`), served
+as JSON to vega-embed, so the web and the reports draw a measure the same way: the value with
+its 95% band, the state in grey beside a county, the national standard and SIP target as
+labelled dashed rules, and a short label under windows without a value (masked, data quality).
+The bars per stratum value are the web's own, in the Okabe-Ito palette, which colour-blind
+readers can tell apart; reference lines are dashed, so colour is never the only cue."""
 
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
 
+from cwoutcomes.report import charts as report_charts
+from cwoutcomes.report.content import chart_frame
+
 OKABE_ITO = {
     "blue": "#0072B2", "vermillion": "#D55E00", "green": "#009E73", "orange": "#E69F00",
     "sky": "#56B4E9", "purple": "#CC79A7", "yellow": "#F0E442", "black": "#000000",
 }
-VALUE, STANDARD, TARGET, BAND = OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"], "#9ecae1"
+VALUE, STANDARD = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
 
 
 def _frame(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -24,60 +27,69 @@ def _frame(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
+def _json(chart: alt.TopLevelMixin) -> dict:
+    spec = chart.to_dict(validate=False)
+    # The chart's container is an image labelled with what it shows, and the table beside it
+    # has the numbers: the marks stay out of the accessibility tree (an unlabelled empty mark
+    # group would otherwise be an image without a text alternative).
+    _hide_marks(spec)
+    # NaN in inline data is not JSON: the browser would refuse the whole spec.
+    for dataset in spec.get("datasets", {}).values():
+        for record in dataset:
+            for key, value in record.items():
+                if isinstance(value, float) and value != value:
+                    record[key] = None
+    return spec
+
+
 def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return chart.configure_view(stroke=None).configure_axis(labelFontSize=12, titleFontSize=12)
 
 
-def trend_chart(rows: pd.DataFrame, *, title: str, unit_label: str, x: str = "window") -> dict:
-    """Value by window (or period) with its interval, the national standard and the SIP target."""
-    data = _frame(rows, [x, "value", "ci_lower", "ci_upper", "national_standard", "target", "status"])
-    base = alt.Chart(alt.Data(values=data.to_dict("records"))).encode(
-        x=alt.X(f"{x}:O", title="Window" if x == "window" else "Period", sort=None, axis=alt.Axis(labelAngle=-45))
-    )
-    layers = [
-        base.mark_area(color=BAND, opacity=0.5).encode(
-            y=alt.Y("ci_lower:Q", title=unit_label), y2="ci_upper:Q"),
-        base.mark_line(color=VALUE, point=alt.OverlayMarkDef(color=VALUE, size=50)).encode(
-            y=alt.Y("value:Q", title=unit_label),
-            tooltip=[alt.Tooltip(f"{x}:O", title="Window"), alt.Tooltip("value:Q", format=",.2f", title="Value"),
-                     alt.Tooltip("status:N", title="Status")]),
-    ]
-    if data.national_standard.notna().any():
-        layers.append(base.mark_line(color=STANDARD, strokeDash=[6, 4], strokeWidth=2).encode(
-            y="national_standard:Q", tooltip=[alt.Tooltip("national_standard:Q", title="National standard")]))
-    if data.target.notna().any():
-        layers.append(base.mark_line(color=TARGET, strokeDash=[2, 2], strokeWidth=2,
-                                     point=alt.OverlayMarkDef(color=TARGET, shape="diamond")).encode(
-            y="target:Q", tooltip=[alt.Tooltip("target:Q", title="SIP target")]))
-    chart = alt.layer(*layers).properties(
-        width="container", height=260, title=title,
-        description=f"{title}: value per window with 95% interval"
-        + ("; dashed vermillion line: national standard" if data.national_standard.notna().any() else "")
-        + ("; dotted green line: SIP target" if data.target.notna().any() else ""),
-    )
-    return _config(chart).to_dict()
+def _hide_marks(node) -> None:
+    if isinstance(node, dict):
+        mark = node.get("mark")
+        if isinstance(mark, str):
+            node["mark"] = {"type": mark, "aria": False}
+        elif isinstance(mark, dict):
+            mark["aria"] = False
+        for key, value in node.items():
+            if key not in ("data", "datasets"):
+                _hide_marks(value)
+    elif isinstance(node, list):
+        for item in node:
+            _hide_marks(item)
 
 
-def small_multiples(rows: pd.DataFrame, *, title: str, unit_label: str, columns: int = 6) -> dict:
-    """One small trend per county (`name` column), sharing the y scale."""
-    data = _frame(rows, ["name", "window", "value", "national_standard"])
-    base = alt.Chart(alt.Data(values=data.to_dict("records")))
-    # 58 small charts of marks would swamp a screen reader: the figure's label and the table
-    # carry the content, so the marks stay out of the accessibility tree.
-    lines = base.mark_line(color=VALUE, aria=False, point=alt.OverlayMarkDef(color=VALUE, size=15, aria=False)).encode(
-        x=alt.X("window:O", title=None, axis=alt.Axis(labels=False, ticks=False)),
-        y=alt.Y("value:Q", title=unit_label),
-        tooltip=[alt.Tooltip("name:N", title="County"), alt.Tooltip("window:O", title="Window"),
-                 alt.Tooltip("value:Q", format=",.2f", title="Value")],
+def _latest(rows: pd.DataFrame, column: str) -> float | None:
+    values = rows[column].dropna()
+    return float(values.iloc[-1]) if len(values) else None
+
+
+def trend_chart(rows: pd.DataFrame, *, names: dict[str, str], labels: list[str], unit_label: str,
+                title: str, state_rows: pd.DataFrame | None = None) -> dict:
+    """One geography's trend over `labels` (window or period labels), with the state's trend
+    in grey when `state_rows` are given. The SIP target line is the latest window's target."""
+    data = chart_frame(rows, labels, names)
+    if state_rows is not None and len(state_rows):
+        data = pd.concat([data, chart_frame(state_rows, labels, names)], ignore_index=True)
+    chart = report_charts.trend_chart(
+        data, unit_label=unit_label, reference=_latest(rows, "national_standard"), target=_latest(rows, "target"),
+        title=title, width=760, height=260,
+        description=f"{title}: value per window with its 95% interval; dashed lines: national standard and SIP target",
     )
-    layers = [lines]
-    if data.national_standard.notna().any():
-        layers.append(base.mark_line(color=STANDARD, strokeDash=[4, 3], aria=False).encode(
-            x="window:O", y="national_standard:Q"))
-    chart = alt.layer(*layers).properties(width=110, height=70).facet(
-        facet=alt.Facet("name:N", title=None, sort=None), columns=columns
-    ).properties(title=title, description=f"{title}: one small trend chart per county")
-    return _config(chart).to_dict()
+    return _json(chart)
+
+
+def small_multiples(rows: pd.DataFrame, *, state_rows: pd.DataFrame, names: dict[str, str], labels: list[str],
+                    unit_label: str, title: str) -> dict:
+    """One small trend per county over the state's, sharing the y scale."""
+    chart = report_charts.small_multiples(
+        chart_frame(rows, labels, names), state=chart_frame(state_rows, labels, names), unit_label=unit_label,
+        reference=_latest(rows, "national_standard"), columns=6, width=120, height=60,
+        description=f"{title}: one small trend chart per county, the state in grey",
+    )
+    return _json(chart.properties(title=title))
 
 
 def strata_chart(rows: pd.DataFrame, *, title: str, unit_label: str) -> dict:
@@ -96,4 +108,4 @@ def strata_chart(rows: pd.DataFrame, *, title: str, unit_label: str) -> dict:
             color=STANDARD, strokeDash=[6, 4], strokeWidth=2).encode(x="national_standard:Q"))
     chart = alt.layer(*layers).properties(width="container", height={"step": 22}, title=title,
                                           description=f"{title}: value per group with 95% interval")
-    return _config(chart).to_dict()
+    return _json(_config(chart))

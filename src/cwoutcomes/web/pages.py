@@ -177,9 +177,13 @@ def router(web) -> APIRouter:
             return download(request, table, format, is_masked, f"cwoutcomes_{measure_id}_{code}",
                             measure=measure_id, county=code)
         seen(request, is_masked, "trend", measure=measure_id, county=code)
-        x = "window" if ptype in ("year", "quarter", "point_in_time") else "period_label"
-        spec = web.cached(("trend", measure_id, code, ptype, is_masked), lambda: charts.trend_chart(
-            rows, title=f"{measure_id} {info.name}: {name}", unit_label=info.unit_label, x=x))
+        # Beside a county, the state's trend in grey: unmasked only for those who may see it so.
+        state_masked = is_masked or not principal.may_unmask([STATE])
+        spec = web.cached(("trend", measure_id, code, ptype, is_masked, state_masked), lambda: charts.trend_chart(
+            rows, names=store.county_names, labels=list(dict.fromkeys(rows.period_label)),
+            unit_label=info.unit_label, title=f"{measure_id} {info.name}: {name}",
+            state_rows=None if code == STATE else store.rows(
+                masked=state_masked, measure=measure_id, counties=[STATE], stratum="all", period_type=ptype)))
         links = [web.url(request, f"/measures/{measure_id}/{code}/{w}") for w in rows.window]
         return web.render(request, "trend.html", info=info, county=code, name=name, table=table, spec=spec,
                           links=links, period_type=ptype, masked=is_masked, may_unmask=principal.may_unmask([code]))
@@ -288,7 +292,9 @@ def router(web) -> APIRouter:
 
 
 def _multiples(store, info, masked: bool) -> dict:
-    rows = store.rows(masked=masked, measure=info.id, counties=store.counties, stratum="all",
-                      period_type=info.period_type)
-    rows = rows.assign(name=rows.county.map(store.county_names)).sort_values(["name", "window"])
-    return charts.small_multiples(rows, title=f"{info.id} {info.name} by county", unit_label=info.unit_label)
+    rows = store.rows(masked=masked, measure=info.id, stratum="all", period_type=info.period_type)
+    rows = rows.sort_values(["window", "period_start"])
+    labels = list(dict.fromkeys(rows.period_label))
+    return charts.small_multiples(rows[rows.county != STATE], state_rows=rows[rows.county == STATE],
+                                  names=store.county_names, labels=labels, unit_label=info.unit_label,
+                                  title=f"{info.id} {info.name} by county")
