@@ -60,6 +60,10 @@ class Measure:
     # one group (pandas) to {"numerator", "denominator", "value"[, "ci_lower", "ci_upper"]}.
     # Without it the value is sum(numerator) / sum(denominator) x the unit's scale.
     summarize: Callable | None = None
+    # A stratum reported as a distribution (4B, 4E): each of its rows is the share of the
+    # whole, numerator = units in the category (sum of their denominators), denominator = the
+    # `all` row's denominator of the same period and geography.
+    distribution: str | None = None
 
     @property
     def scale(self) -> float:
@@ -91,6 +95,8 @@ def lookup(measure_id: str) -> Measure:
 
 def registry() -> dict[str, Measure]:
     # Importing the families registers their measures.
-    from cwoutcomes.measures import cfsr2, cfsr3, cfsr4, practice  # noqa: F401
+    from cwoutcomes.measures import (  # noqa: F401
+        california, california_care, california_wellbeing, cfsr2, cfsr3, cfsr4, practice,
+    )
 
     return dict(_REGISTRY)
