@@ -166,8 +166,8 @@ class Walk:
         cft = rng.random(n_cases) < P.CFT_P * level
         c_exit, c_reason, c_tpr = draw_case_exits(rng, c_rem, c_age, fx["permanency"][c_cty], cft)
         after = (c_reason == EXIT["reunification"]) & (rng.random(n_cases) < P.AFTERCARE_P * level)
-        ids = self.eps.add_cases(c_rem, c_exit, c_reason, c_tpr, c_cty, np.full(n_cases, CHILD_WELFARE), cft,
-                                 after, c_age)
+        ids = self.eps.add_cases(removal=c_rem, exit=c_exit, reason=c_reason, tpr=c_tpr, county=c_cty,
+                                 agency=CHILD_WELFARE, cft=cft, after=after, lead_age=c_age)
         # Each child's case: its own, or its report's lead case.
         lead_case = np.full(len(youngest), -1, dtype=np.int64)
         is_lead = lead[owners]
@@ -176,7 +176,7 @@ class Walk:
         case_of[owners[~is_lead]] = ids[~is_lead]
         local = case_of - ids[0]
         exit_day, reason = child_exits(rng, kids, kid, c_exit[local], c_reason[local])
-        self.eps.add_children(kid, case_of, exit_day, reason)
+        self.eps.add_children(kid=kid, case=case_of, exit=exit_day, reason=reason)
         self.free_from[kid] = np.where(exit_day <= self.end_day, exit_day + 1, NEVER)
 
         # Re-entry after reunification or guardianship (the case's children who left with it).

@@ -8,15 +8,15 @@ exit or when the child ages out, whichever comes first."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from cwoutcomes.model.tables import EXIT_REASONS
 from cwoutcomes.synth import params as P
 from cwoutcomes.synth.families import Kids, new_kids
 from cwoutcomes.synth.population import RACE_CODE, Counties
-from cwoutcomes.synth.util import NA, NEVER, add_years, choice, choice_rows, lognormal_days, year_of, year_start
+from cwoutcomes.synth.util import (
+    NA, NEVER, add_years, choice, choice_rows, concat, lognormal_days, year_of, year_start,
+)
 
 EXIT = {name: i for i, name in enumerate(EXIT_REASONS)}
 CHILD_WELFARE, PROBATION = 0, 1  # AGENCIES order
@@ -83,50 +83,33 @@ def age_out(rng: np.random.Generator, b18: np.ndarray) -> np.ndarray:
     return np.where(stay, np.minimum(b18 + extra, b21), b18)
 
 
-@dataclass
 class Episodes:
-    """Child episodes and the cases they belong to (columns grow as batches are added)."""
+    """Child episodes and the cases they belong to, collected batch by batch."""
 
-    kid: list = field(default_factory=list)
-    case: list = field(default_factory=list)
-    exit: list = field(default_factory=list)
-    reason: list = field(default_factory=list)
-    # case columns
-    c_removal: list = field(default_factory=list)
-    c_exit: list = field(default_factory=list)
-    c_reason: list = field(default_factory=list)
-    c_tpr: list = field(default_factory=list)
-    c_county: list = field(default_factory=list)
-    c_agency: list = field(default_factory=list)
-    c_cft: list = field(default_factory=list)
-    c_after: list = field(default_factory=list)
-    c_lead_age: list = field(default_factory=list)
-    n_cases: int = 0
+    CHILD = ("kid", "case", "exit", "reason")
+    CASE = ("removal", "exit", "reason", "tpr", "county", "agency", "cft", "after", "lead_age")
 
-    def add_cases(self, removal, exit_day, reason, tpr, county, agency, cft, after, lead_age) -> np.ndarray:
-        ids = np.arange(self.n_cases, self.n_cases + len(removal), dtype=np.int64)
-        self.n_cases += len(removal)
-        for name, val in (("c_removal", removal), ("c_exit", exit_day), ("c_reason", reason), ("c_tpr", tpr),
-                          ("c_county", county), ("c_agency", agency), ("c_cft", cft), ("c_after", after),
-                          ("c_lead_age", lead_age)):
-            getattr(self, name).append(np.asarray(val))
-        return ids
+    def __init__(self):
+        self.children: dict[str, list] = {k: [] for k in self.CHILD}
+        self.cases: dict[str, list] = {k: [] for k in self.CASE}
+        self.n_cases = 0
 
-    def add_children(self, kid, case, exit_day, reason) -> None:
-        self.kid.append(kid)
-        self.case.append(case)
-        self.exit.append(exit_day)
-        self.reason.append(reason)
+    def add_cases(self, **cols) -> np.ndarray:
+        """New cases (every CASE column, as arrays); returns their ids."""
+        n = len(cols["removal"])
+        for k in self.CASE:
+            self.cases[k].append(np.broadcast_to(np.asarray(cols[k]), (n,)))
+        self.n_cases += n
+        return np.arange(self.n_cases - n, self.n_cases, dtype=np.int64)
+
+    def add_children(self, **cols) -> None:
+        for k in self.CHILD:
+            self.children[k].append(np.asarray(cols[k]))
 
     def finish(self) -> dict[str, np.ndarray]:
-        out = {name: np.concatenate(getattr(self, name)) if getattr(self, name) else np.zeros(0, np.int64)
-               for name in ("kid", "case", "exit", "reason", "c_removal", "c_exit", "c_reason", "c_tpr",
-                            "c_county", "c_agency", "c_cft", "c_after", "c_lead_age")}
-        for name in ("kid", "case", "exit", "reason", "c_removal", "c_exit", "c_reason", "c_tpr", "c_county",
-                     "c_agency"):
-            out[name] = out[name].astype(np.int64)
-        for name in ("c_cft", "c_after"):
-            out[name] = out[name].astype(bool)
+        """Child-episode columns, plus the case columns as `c_<name>` (indexed by case id)."""
+        out = {k: concat(v) for k, v in self.children.items()}
+        out.update({"c_" + k: concat(v, bool if k in ("cft", "after") else np.int64) for k, v in self.cases.items()})
         out["removal"] = out["c_removal"][out["case"]]
         # Legally free only if it happened while this child was still in care.
         tpr = out["c_tpr"][out["case"]]
@@ -179,11 +162,11 @@ def probation(rng: np.random.Generator, counties: Counties, sim0: int, end_day: 
     case_reason = np.concatenate([reason, reason[again]])
     case_county = np.concatenate([county, county[again]])
     lead_age = rem - np.concatenate([youth.birth, youth.birth[again]])
-    ids = eps.add_cases(rem, case_exit, case_reason, np.full(m, NA), case_county, np.full(m, PROBATION),
-                        np.zeros(m, bool), np.zeros(m, bool), lead_age)
+    ids = eps.add_cases(removal=rem, exit=case_exit, reason=case_reason, tpr=NA, county=case_county,
+                        agency=PROBATION, cft=False, after=False, lead_age=lead_age)
     all_kids = _append(kids, youth)
     exit_day, why = child_exits(rng, all_kids, kid, case_exit, case_reason)
-    eps.add_children(kid, ids, exit_day, why)
+    eps.add_children(kid=kid, case=ids, exit=exit_day, reason=why)
     return all_kids
 
 

@@ -15,11 +15,14 @@ from cwoutcomes.model.tables import ASSESSMENT_RESULTS, ASSESSMENT_TYPES, PRACTI
 from cwoutcomes.synth.careers import IMMEDIATE, TEN_DAY, practice_level
 from cwoutcomes.synth.episodes import CHILD_WELFARE, EXIT
 from cwoutcomes.synth.services import CASE
-from cwoutcomes.synth.util import NA, choice, choice_rows, concat
+from cwoutcomes.synth.util import NA, choice, choice_rows, concat, weights
 
 A_TYPE = {name: i for i, name in enumerate(ASSESSMENT_TYPES)}
 RESULT = {name: i for i, name in enumerate(ASSESSMENT_RESULTS)}
 PR = {name: i for i, name in enumerate(PRACTICES)}
+SERVICES = weights(SERVICE_REFERRAL_TYPES, {
+    "parenting": 0.30, "substance_use": 0.18, "mental_health": 0.22, "domestic_violence": 0.10, "housing": 0.07,
+    "health": 0.05, "education": 0.04, "other": 0.04})
 
 
 def _pick(rng, table: np.ndarray, row: np.ndarray, codes: list[str]) -> np.ndarray:
@@ -82,7 +85,7 @@ def service_referrals(rng, assess: dict, end_day: int) -> dict:
     n_serv = 1 + (rng.random(pick.size) < 0.4)
     rows = np.repeat(pick, n_serv)
     day = np.repeat(assess["completed_date"][pick] + lag, n_serv) + (np.arange(rows.size) % 2) * 7
-    kind = choice(rng, (0.30, 0.18, 0.22, 0.10, 0.07, 0.05, 0.04, 0.04), rows.size)
+    kind = choice(rng, SERVICES, rows.size)
     keep = day <= end_day
     return {"service_referral_id": np.arange(int(keep.sum())), "child_id": assess["child_id"][rows][keep],
             "referral_date": day[keep], "service_type": kind[keep]}

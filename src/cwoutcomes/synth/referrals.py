@@ -11,17 +11,22 @@ import numpy as np
 
 from cwoutcomes.model.tables import CONTACT_STATUS, DISPOSITIONS, MALTREATMENT_TYPES, PERPETRATOR_TYPES
 from cwoutcomes.synth.careers import EVALUATED_OUT, IMMEDIATE, OTHER_RESPONSE, TEN_DAY, Reports
-from cwoutcomes.synth.util import DAY_SECONDS, NA, choice, expand, lognormal_days
+from cwoutcomes.synth.util import DAY_SECONDS, NA, choice, expand, lognormal_days, weights
 
 MT = {name: i for i, name in enumerate(MALTREATMENT_TYPES)}
 DISP = {name: i for i, name in enumerate(DISPOSITIONS)}
-PERP = {name: i for i, name in enumerate(PERPETRATOR_TYPES)}
 COMPLETED, ATTEMPTED = CONTACT_STATUS.index("completed"), CONTACT_STATUS.index("attempted")
-# Allegation types of family reports (MALTREATMENT_TYPES order), and of reports from care.
-FAMILY_TYPES = np.array([0.06, 0.16, 0.025, 0.44, 0.003, 0.11, 0.03, 0.0, 0.06, 0.012])
-IN_CARE_TYPES = np.array([0.12, 0.32, 0.03, 0.28, 0.01, 0.14, 0.0, 0.0, 0.0, 0.10])
-IN_CARE_PERPETRATORS = np.array([0.30, 0.10, 0.38, 0.12, 0.05, 0.05])
-FAMILY_PERPETRATORS = np.array([0.84, 0.07, 0.0, 0.0, 0.05, 0.04])
+# Allegation types and perpetrators of family reports and of reports about children in care.
+FAMILY_TYPES = weights(MALTREATMENT_TYPES, {
+    "sexual_abuse": 0.06, "physical_abuse": 0.16, "severe_neglect": 0.025, "general_neglect": 0.44,
+    "exploitation": 0.003, "emotional_abuse": 0.11, "caretaker_absence": 0.03, "substantial_risk": 0.06,
+    "other": 0.012})
+IN_CARE_TYPES = weights(MALTREATMENT_TYPES, {
+    "sexual_abuse": 0.12, "physical_abuse": 0.32, "severe_neglect": 0.03, "general_neglect": 0.28,
+    "exploitation": 0.01, "emotional_abuse": 0.14, "other": 0.10})
+FAMILY_PERPETRATORS = weights(PERPETRATOR_TYPES, {"parent": 0.84, "relative": 0.07, "other": 0.05, "unknown": 0.04})
+IN_CARE_PERPETRATORS = weights(PERPETRATOR_TYPES, {
+    "parent": 0.30, "relative": 0.10, "foster_parent": 0.38, "facility_staff": 0.12, "other": 0.05, "unknown": 0.05})
 IN_CARE_REPORTS_PER_DAY = 0.00023   # reports about a child in care (any disposition)
 IN_CARE_SUBSTANTIATED = 0.32
 

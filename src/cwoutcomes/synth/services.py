@@ -10,7 +10,7 @@ from cwoutcomes.model.tables import CONTACT_LOCATIONS, CONTACT_METHODS, CONTACT_
 from cwoutcomes.synth.careers import IMMEDIATE, TEN_DAY
 from cwoutcomes.synth.episodes import CHILD_WELFARE, EXIT, PROBATION
 from cwoutcomes.synth.util import (
-    NA, add_years, choice, expand, logistic, logit, lognormal_days, month_first_day, month_index, year_of,
+    add_years, choice, expand, logistic, logit, lognormal_days, month_first_day, month_index, year_of,
 )
 
 METHOD = {name: i for i, name in enumerate(CONTACT_METHODS)}

@@ -65,9 +65,12 @@ def month_first_day(months: np.ndarray) -> np.ndarray:
     return _MONTH_FIRST[np.asarray(months, dtype=np.int64) - _M0]
 
 
-def age_years(birth: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Completed years of age (approximate to a day, enough for the simulation's choices)."""
-    return np.floor((np.asarray(at) - np.asarray(birth)) / 365.25).astype(np.int64)
+def weights(codes: tuple[str, ...], shares: dict[str, float]) -> np.ndarray:
+    """A probability vector over a model code list, from shares given by code name (others 0)."""
+    unknown = set(shares) - set(codes)
+    if unknown:
+        raise ValueError(f"not codes of the model: {sorted(unknown)}")
+    return np.array([shares.get(c, 0.0) for c in codes])
 
 
 def choice(rng: np.random.Generator, p, size: int) -> np.ndarray:
@@ -117,14 +120,6 @@ def logit(p):
 
 def concat(parts: list[np.ndarray], dtype=np.int64) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
-
-
-def first_of_group(keys: np.ndarray) -> np.ndarray:
-    """For an array sorted by key: True on the first element of each run."""
-    keys = np.asarray(keys)
-    out = np.ones(len(keys), dtype=bool)
-    out[1:] = keys[1:] != keys[:-1]
-    return out
 
 
 def first_per_group(groups: np.ndarray, mask: np.ndarray) -> np.ndarray:
