@@ -312,6 +312,55 @@ def demo(
     write_results(results, out_dir / "results.parquet")
     print_statewide(results)
     out.print(f"Results: {out_dir / 'results.parquet'} ({len(results):,} rows)")
+    quarter = max(label for label in results.period_label.unique() if "Q" in label)
+    county = "06037" if (results.county == "06037").any() else sorted(set(results.county) - {"state"})[0]
+    written = make_reports(results, quarter, out_dir / "reports", counties=["state", county],
+                           db=summary.db_path, workers=1)
+    for w in written:
+        out.print(f"Report for {w.name}, {quarter}: {w.files.get('pdf') or w.folder} (also HTML, Excel, CSV in {w.folder})")
+
+
+def make_reports(results, quarter: str, out_dir: Path, *, counties=(), all_: bool = False,
+                 public: bool = False, db: Optional[Path] = None, formats=("html", "pdf", "xlsx", "csv"),
+                 workers: int = 1):
+    """Prepare once, then write each geography's report (see cwoutcomes.report.build)."""
+    from cwoutcomes.report.build import resolve_geographies, write_reports
+    from cwoutcomes.report.content import prepare
+
+    data = prepare(results, quarter, public=public)
+    if db is not None:
+        from cwoutcomes.report.quality import load_quality
+
+        data.quality = load_quality(db, max(data.trend_labels.values(), key=len))
+    geos = resolve_geographies(data, counties, all_)
+    with progress_bar("reports") as progress:
+        return write_reports(data, geos, out_dir, formats=formats, workers=workers, progress=progress)
+
+
+@app.command()
+@user_errors
+def report(
+    results_path: Path = typer.Argument(..., metavar="RESULTS", help="Results file written by `compute` (.parquet or .csv)."),
+    quarter: str = typer.Option(..., help="Window reported, e.g. 2025Q2."),
+    out_dir: Path = typer.Option(Path("reports"), "--out", help="Folder for the reports (one subfolder each)."),
+    county: Optional[list[str]] = typer.Option(None, help="County FIPS code or name, or `state`; repeat for several (default: the state)."),
+    all_: bool = typer.Option(False, "--all", help="The statewide report and one per county."),
+    public: bool = typer.Option(False, "--public", help="Mask small counts (G14) everywhere, charts and downloads included."),
+    db: Optional[Path] = typer.Option(None, help="Loaded database, for the data-quality limits per period."),
+    formats: str = typer.Option("html,pdf,xlsx,csv", help="Comma-separated: html, pdf, xlsx, csv."),
+    workers: int = typer.Option(1, help="Reports written in parallel processes."),
+) -> None:
+    """Write quarterly data reports (HTML, PDF, Excel, CSV) for the state and counties."""
+    import pandas as pd
+
+    if not results_path.exists():
+        raise CwoutcomesError(f"{results_path} does not exist")
+    results = pd.read_csv(results_path, dtype={"county": str}) if results_path.suffix == ".csv" else pd.read_parquet(results_path)
+    written = make_reports(results, quarter, out_dir, counties=county or [], all_=all_, public=public, db=db,
+                           formats=[f.strip() for f in formats.split(",") if f.strip()], workers=workers)
+    for w in written:
+        out.print(f"{w.name}: {w.folder}")
+    out.print(f"{len(written)} report(s) in {out_dir} (index: {out_dir / 'index.html'})")
 
 
 from cwoutcomes.importers.cli import export_app, import_app  # noqa: E402

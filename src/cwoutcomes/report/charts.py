@@ -36,10 +36,13 @@ def fonts_dir() -> Path:
 
 
 def _config(chart):
+    # Normal weight throughout: only the regular DejaVu Sans is shipped for charts.
     return chart.configure(font=FONT, background="white").configure_axis(
-        labelFontSize=9, titleFontSize=9, grid=True, gridColor="#e6e6e6", domainColor="#888", tickColor="#888",
-    ).configure_legend(labelFontSize=9, titleFontSize=9, orient="top", symbolSize=60).configure_view(
-        stroke=None).configure_title(fontSize=10, anchor="start")
+        labelFontSize=9, titleFontSize=9, titleFontWeight="normal", grid=True, gridColor="#e6e6e6",
+        domainColor="#888", tickColor="#888",
+    ).configure_legend(labelFontSize=9, titleFontSize=9, titleFontWeight="normal", orient="top",
+                       symbolSize=60).configure_view(stroke=None).configure_title(
+        fontSize=10, fontWeight="normal", anchor="start").configure_header(labelFontWeight="normal")
 
 
 def _y_axis(unit_label: str, **kwargs) -> alt.Y:
@@ -134,6 +137,11 @@ def _register_fonts() -> None:
     import vl_convert as vlc
 
     vlc.register_font_directory(str(fonts_dir()))
+
+
+def runtime_started() -> bool:
+    """Whether this process has used vl-convert (whose runtime threads a fork would lose)."""
+    return _register_fonts.cache_info().currsize > 0
 
 
 def _vl_version() -> str:

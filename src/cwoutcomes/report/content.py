@@ -681,8 +681,8 @@ def counties_table(data: ReportData, info: MeasureInfo) -> Table:
         records.sort(key=lambda r: data.geo_name(r["county"]))
         for row in records:
             cell = Cell.from_row(row, info.unit)
-            rank = Rank(_f(row["rank"]), int(row["rank_of"]), order,
-                        "" if not math.isnan(_f(row["rank"])) else "not ranked")
+            # The value column already says why a county has no rank.
+            rank = Rank(_f(row["rank"]), int(row["rank_of"]), order, "—")
             out.append({"county": data.geo_name(row["county"]), "code": row["county"], "cell": cell,
                         "change": make_change(row, info), "standard": standard_of(info, row, cell),
                         "target": target_of(info, row, cell), "rank": rank})
@@ -766,8 +766,9 @@ def cover_table(blocks: list[MeasureBlock], area_of: dict[str, str], is_state: b
                      "rank": block.rank})
     columns = [Column("area", "Area", "text"), Column("measure", "Measure", "text"),
                Column("value", "Value", "value"), Column("ci", "95% CI", "ci"),
-               Column("numerator", "Numerator", "numerator"), Column("denominator", "Denominator", "denominator"),
-               Column("change", "Change from a year earlier", "change"),
+               Column("numerator", "Numerator", "numerator", short="Num."),
+               Column("denominator", "Denominator", "denominator", short="Den."),
+               Column("change", "Change from a year earlier", "change", short="Change, 1 year"),
                Column("reference", "Reference", "reference"), Column("standard", "vs reference", "comparison"),
                Column("target", "SIP target", "reference"), Column("target_status", "vs target", "comparison")]
     for row in rows:
@@ -904,6 +905,8 @@ def legend(public: bool) -> list[tuple[str, str]]:
     items += [(state.replace("_", " "), note) for state, note in STATE_NOTES.items()
               if state not in ("no_data", "no_estimate")]
     items.append(("95% CI", "Wilson score interval for percentages, exact Poisson interval for rates"))
+    items.append(("Num. / Den.", "numerator and denominator (for rates per days or per population, the "
+                                 "days or the population)"))
     items.append(("—", "nothing to show: no window a year earlier in the results, no reference value, no "
                        "interval for a median, or no numerator for a median (its denominator is the number "
                        "of children)"))

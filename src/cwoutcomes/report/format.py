@@ -5,6 +5,7 @@ change marks and reference comparisons."""
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 STATE_LABELS = {
     "masked": "masked",
@@ -43,7 +44,10 @@ def decimals(unit: str) -> int:
 
 
 def number(x, places: int) -> str:
-    return f"{x:,.{places}f}"
+    """Rounded half away from zero on the decimal value as written (41.25 -> 41.3), the way
+    published tables round; Python's own formatting would round half to even (41.2)."""
+    q = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{q:,.{places}f}"
 
 
 def value_text(x, unit: str, *, with_unit: bool = True) -> str:

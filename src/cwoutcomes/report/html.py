@@ -77,7 +77,7 @@ def render_cell(column: Column, row: dict) -> tuple[str, str]:
 
 # Relative column widths: every table has a fixed layout (WeasyPrint lays out fixed tables
 # several times faster than auto ones, and nothing can overflow the page).
-KIND_WIDTH = {"value": 1.15, "ci": 1.5, "numerator": 1.15, "denominator": 1.25, "change": 1.45,
+KIND_WIDTH = {"value": 1.15, "ci": 1.5, "numerator": 1.2, "denominator": 1.3, "change": 1.45,
               "reference": 1.9, "comparison": 1.35, "rank": 0.95, "count": 1.0, "fraction": 0.75,
               "quality": 1.0}
 KEY_WIDTH = {"measure": 4.0, "area": 2.0, "county": 1.8, "code": 0.8, "element": 3.0, "check": 2.6,
