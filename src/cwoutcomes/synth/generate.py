@@ -56,17 +56,14 @@ def generate(out: Path, *, scale: float, seed: int, start: dt.date, end: dt.date
     county_codes = list(county_populations()["county"])
     counts = {}
     with TableWriter(out, fmt, county_codes, threads=1 if faults == 0 else 2) as writer:
-        if faults == 0:
-            # Clean data: each table is written as soon as it is final.
-            tables: dict = Finished(writer.submit)
-            simulate(scale, seed, start, end, step, tables)
-        else:
-            tables = {}
-            simulate(scale, seed, start, end, step, tables)
+        # Clean data: each table is written as soon as it is final; faults need them all first.
+        tables: dict = Finished(writer.submit) if faults == 0 else {}
+        simulate(scale, seed, start, end, step, tables)
+        if faults > 0:
             fault_mod.plant(tables, stream(seed, "faults"), faults, day(start), day(end))
             for name in TABLES:
                 writer.submit(name, tables[name])
-        step("faults")
+        step("faults planted" if faults > 0 else "no faults")
         for name in TABLES:
             counts[name] = writer.rows(name)
             step(f"wrote {name}")
