@@ -35,7 +35,7 @@ def _errors(func):
         try:
             return func(*args, **kwargs)
         except CwoutcomesError as exc:
-            console.print(f"[bold red]error:[/] {exc}")
+            console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper
@@ -143,7 +143,10 @@ def serve(
                   forwarded_allow_ips=forwarded_allow_ips, log_level="info")
     if workers > 1:
         settings.export()
-        uvicorn.run("cwoutcomes.web.server:app_from_environment", factory=True, workers=workers, **common)
+        # Each worker loads and masks the results before it answers the supervisor's health
+        # checks, which takes minutes on a state's results: give it that long.
+        uvicorn.run("cwoutcomes.web.server:app_from_environment", factory=True, workers=workers,
+                    timeout_worker_healthcheck=600, **common)
     else:
-        console.print(f"loading {results} ...")
+        console.print(f"loading {results} ...", soft_wrap=True)
         uvicorn.run(server.build(settings), **common)
