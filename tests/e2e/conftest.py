@@ -21,16 +21,22 @@ LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgro
 HERE = Path(__file__).parent
 CLI = [sys.executable, "-m", "cwoutcomes.cli"]
 
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+try:
+    from playwright import sync_api
+except ImportError:  # pragma: no cover - playwright is a test dependency
+    sync_api = None
+SKIP_REASON = (f"{CHROMIUM} is not installed (apt-get install chromium)" if not CHROMIUM.exists()
+               else "playwright is not installed" if sync_api is None else None)
 
 
 def pytest_collection_modifyitems(items):
-    # One server and one browser for all browser tests: keep them on one xdist worker.
     for item in items:
-        if "e2e" in str(item.fspath):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
+        if HERE not in Path(str(item.fspath)).parents:
+            continue
+        # One server and one browser for all browser tests: keep them on one xdist worker.
+        item.add_marker(pytest.mark.xdist_group("e2e"))
+        if SKIP_REASON:
+            item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
 
 
 def _free_port() -> int:
