@@ -6,6 +6,13 @@ password hashes, API tokens, sessions and an audit log of every unmasked view an
 a SQLite application database (`appdb.py`). It owns no measure logic: numbers come from the
 results table, masking from `engine.masking`, definitions from the measure registry."""
 
-from cwoutcomes.web.app import create_app
-
 __all__ = ["create_app"]
+
+
+def __getattr__(name: str):
+    # The CLI imports `cwoutcomes.web.cli` for every command; FastAPI loads only when needed.
+    if name == "create_app":
+        from cwoutcomes.web.app import create_app
+
+        return create_app
+    raise AttributeError(name)
