@@ -52,7 +52,7 @@ def _y_axis(unit_label: str, **kwargs) -> alt.Y:
 def trend_chart(data: pd.DataFrame, *, unit_label: str = "", reference: float | None = None,
                 reference_label: str = "national standard", target: float | None = None,
                 target_label: str = "SIP target", title: str | None = None, width: int = 520,
-                height: int = 135, description: str | None = None) -> alt.LayerChart:
+                height: int = 110, description: str | None = None) -> alt.LayerChart:
     """Trend over the windows: the first series (the report's geography) with its 95% interval
     band, other series (the state) in grey, the reference value and the SIP target as labelled
     rules, hollow points for incomplete windows and a short label under windows without a
@@ -61,7 +61,9 @@ def trend_chart(data: pd.DataFrame, *, unit_label: str = "", reference: float | 
     series = list(dict.fromkeys(data.series))
     primary = series[0] if series else ""
     labels = list(dict.fromkeys(data.period_label))
-    x = alt.X("period_label:O", title=None, sort=labels, axis=alt.Axis(labelAngle=0, labelFontSize=8, grid=False))
+    # More than a dozen windows: slanted labels, so that they do not run into each other.
+    x = alt.X("period_label:O", title=None, sort=labels,
+              axis=alt.Axis(labelAngle=0 if len(labels) <= 12 else -40, labelFontSize=8, grid=False))
     color = alt.Color("series:N", title=None, sort=series,
                       scale=alt.Scale(domain=series, range=[PRIMARY] + [SECONDARY] * (len(series) - 1)),
                       legend=alt.Legend(orient="top") if len(series) > 1 else None)

@@ -9,6 +9,7 @@ report from it."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -32,6 +33,7 @@ STATE_NAME = "California"
 # federal rounds (kept so counties can track both series) appear in their sections only.
 HEADLINE_VERSIONS = ("cfsr4", "ca")
 MAX_TREND_PERIODS = 20
+TABLE_PERIODS = 12
 VERSION_LABELS = {
     "cfsr4": "CFSR Round 4", "cfsr3": "CFSR Round 3", "cfsr2": "CFSR Round 2",
     "ca": "California (AB 636)", "cpm": "Core Practice Model",
@@ -44,8 +46,8 @@ STRATUM_LABELS = {
 }
 STRATUM_ORDER = ("age_group", "race_ethnicity", "sex", "placement_setting", "agency")
 VALUE_LABELS = {
-    "hispanic": "Hispanic", "aian": "American Indian/Alaska Native", "asian": "Asian",
-    "black": "Black", "nhpi": "Native Hawaiian/Pacific Islander", "white": "White",
+    "hispanic": "Hispanic", "aian": "Native American", "asian": "Asian",
+    "black": "Black", "nhpi": "Pacific Islander", "white": "White",
     "multiracial": "Multiracial", "unknown": "Unknown", "missing": "Missing",
     "female": "Female", "male": "Male", "child_welfare": "Child welfare", "probation": "Probation",
     "ten_day": "Ten-day", "immediate": "Immediate", "kin": "Kin", "foster_home": "Foster",
@@ -734,10 +736,13 @@ def measure_block(data: ReportData, info: MeasureInfo, geo: str, rows: list[dict
     current_row = next((r for r in all_rows if r["period_label"] == data.quarter), None)
     cell = Cell.from_row(current_row, info.unit)
     state_all = None if is_state else [r for r in (state_rows or []) if r["stratum"] == "all"]
-    trend = trend_table(info, all_rows, state_all, labels)
-    chart = _cells_frame(trend, "cell", data.geo_name(geo))
+    # The chart shows every window up to the quarter (at most MAX_TREND_PERIODS), the table the
+    # last TABLE_PERIODS of them, so that it fits the page width.
+    full = trend_table(info, all_rows, state_all, labels)
+    chart = _cells_frame(full, "cell", data.geo_name(geo))
     if state_all is not None:
-        chart = pd.concat([chart, _cells_frame(trend, "state_cell", STATE_NAME)], ignore_index=True)
+        chart = pd.concat([chart, _cells_frame(full, "state_cell", STATE_NAME)], ignore_index=True)
+    trend = dataclasses.replace(full, rows=full.rows[-TABLE_PERIODS:])
     county_chart = None
     if is_state:
         frame = data.county_trends.get(info.id)
@@ -769,12 +774,13 @@ def cover_table(blocks: list[MeasureBlock], area_of: dict[str, str], is_state: b
                Column("numerator", "Numerator", "numerator", short="Num."),
                Column("denominator", "Denominator", "denominator", short="Den."),
                Column("change", "Change from a year earlier", "change", short="Change, 1 year"),
-               Column("reference", "Reference", "reference"), Column("standard", "vs reference", "comparison"),
-               Column("target", "SIP target", "reference"), Column("target_status", "vs target", "comparison")]
+               Column("reference", "Reference", "reference"), Column("standard", "vs reference", "comparison", short="Met?"),
+               Column("target", "SIP target", "reference"),
+               Column("target_status", "vs target", "comparison", short="On track?")]
     for row in rows:
         row["target_status"] = row["target"]
     if not is_state:
-        columns.append(Column("rank", "County rank", "rank"))
+        columns.append(Column("rank", "County rank", "rank", short="Rank"))
     return Table("summary", "Summary", columns, rows, group="area")
 
 
@@ -892,7 +898,7 @@ def _period_label(start) -> str:
 
 
 def legend(public: bool) -> list[tuple[str, str]]:
-    from cwoutcomes.report.format import STATE_NOTES
+    from cwoutcomes.report.format import STATE_LABELS, STATE_NOTES
 
     items = [
         ("*", "statistically significant change from the same window a year earlier (p < 0.05; "
@@ -902,8 +908,10 @@ def legend(public: bool) -> list[tuple[str, str]]:
                           "direction-aware; the percentage is the value as a percent of the reference (G17)"),
         ("on track / off track", "against the county's System Improvement Plan (SIP) target"),
     ]
-    items += [(state.replace("_", " "), note) for state, note in STATE_NOTES.items()
-              if state not in ("no_data", "no_estimate")]
+    items += [(STATE_LABELS[state] if state != "incomplete" else "† incomplete", note)
+              for state, note in STATE_NOTES.items() if state not in ("no_data", "no_estimate")]
+    items.append(("NP / NS / NM", "reference types: national performance (CFSR Round 4), national standard "
+                                  "(Rounds 2 and 3), national median (Round 2 measures without a standard)"))
     items.append(("95% CI", "Wilson score interval for percentages, exact Poisson interval for rates"))
     items.append(("Num. / Den.", "numerator and denominator (for rates per days or per population, the "
                                  "days or the population)"))

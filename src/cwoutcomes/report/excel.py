@@ -110,9 +110,10 @@ def _measure_sheet(ws, report: Report, block: MeasureBlock) -> None:
         ("Numerator / denominator", f"{fmt.cell_count_text(block.current, 'numerator')} / "
                                     f"{fmt.cell_count_text(block.current, 'denominator')}"),
         ("Change from a year earlier", fmt.change_text(block.change, verdict=True)),
-        ("Reference", fmt.reference_text(block.standard)),
+        ("Reference", f"{fmt.value_text(block.standard.reference, block.standard.unit)} ({block.standard.label})"
+                      if block.standard else "none (context measure)"),
         ("Against the reference", fmt.comparison_text(block.standard)),
-        ("SIP target", fmt.reference_text(block.target) if block.target else "none set"),
+        ("SIP target", fmt.value_text(block.target.reference, block.target.unit) if block.target else "none set"),
         ("Against the target", fmt.comparison_text(block.target) if block.target else "—"),
     ]
     if block.rank is not None:

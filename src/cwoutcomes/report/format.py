@@ -17,17 +17,18 @@ STATE_LABELS = {
     "no_data": "no result",
 }
 STATE_NOTES = {
-    "masked": "masked: a count between 1 and 10, or a cell masked so that one cannot be worked out "
-              "by subtraction (G14)",
-    "data_quality": "data quality: the county's data failed a data-quality limit for a period the "
-                    "window uses (G16); see the data-quality section",
-    "not_available": "not available: the data set lacks a table the measure needs",
-    "incomplete": "† incomplete: the follow-up period is not yet fully observed (G2); the value "
-                  "may still change",
-    "no_cases": "no cases: nobody was in the measure's denominator",
-    "no_estimate": "no estimate: the statistic cannot be estimated from the cases observed",
-    "no_data": "no result: the results table has no row for this cell",
+    "masked": "a count between 1 and 10, or a cell masked so that one cannot be worked out by "
+              "subtraction (G14)",
+    "data_quality": "the county's data failed a data-quality limit for a period the window uses "
+                    "(G16); see the data-quality section",
+    "not_available": "the data set lacks a table the measure needs",
+    "incomplete": "the follow-up period is not yet fully observed (G2); the value may still change",
+    "no_cases": "nobody was in the measure's denominator",
+    "no_estimate": "the statistic cannot be estimated from the cases observed",
+    "no_data": "the results table has no row for this cell",
 }
+REFERENCE_ABBREVIATIONS = {"national performance": "NP", "national standard": "NS", "national median": "NM",
+                           "SIP target": ""}
 SIGNIFICANT_MARK = "*"
 INCOMPLETE_MARK = "†"
 
@@ -115,9 +116,11 @@ def comparison_text(comparison) -> str:
 
 
 def reference_text(comparison) -> str:
+    """'35.2% NP': the reference value and its type, abbreviated (the legend spells them out)."""
     if comparison is None or missing(comparison.reference):
         return "—"
-    return f"{value_text(comparison.reference, comparison.unit)} ({comparison.label})"
+    abbreviation = REFERENCE_ABBREVIATIONS.get(comparison.label, comparison.label)
+    return f"{value_text(comparison.reference, comparison.unit)} {abbreviation}".strip()
 
 
 def rank_text(rank) -> str:
