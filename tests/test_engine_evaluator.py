@@ -152,3 +152,26 @@ def test_public_results_mask_small_counties(engine):
     assert np.isnan(cell(results, FRESNO).denominator)
     state = cell(results, "state")
     assert (state.numerator, state.denominator, state.status) == (12, 13, "ok")
+
+
+def test_masked_county_total_masks_its_strata():
+    results = results_frame([
+        {"county": "06001", "stratum": "all", "stratum_value": "all", "numerator": 30, "denominator": 100},
+        {"county": "06001", "stratum": "sex", "stratum_value": "female", "numerator": 12, "denominator": 60},
+        {"county": "06001", "stratum": "sex", "stratum_value": "male", "numerator": 18, "denominator": 40},
+        {"county": "06019", "stratum": "all", "stratum_value": "all", "numerator": 4, "denominator": 50},
+        {"county": "06037", "stratum": "all", "stratum_value": "all", "numerator": 80, "denominator": 300},
+    ])
+    masked = mask_small_cells(results)
+    # Fresno (4) is small; Alameda is the next smallest county, so it is masked too, and its
+    # sex strata with it (12 + 18 would give its total back).
+    assert list(masked.status) == ["masked", "masked", "masked", "masked", "ok"]
+
+
+def test_small_counts_of_data_quality_cells_are_blanked():
+    results = results_frame([
+        {"county": "state", "stratum": "all", "stratum_value": "all", "numerator": 3, "denominator": 8},
+    ])
+    results["status"] = "data_quality"
+    masked = mask_small_cells(results).iloc[0]
+    assert masked.status == "data_quality" and np.isnan(masked.numerator) and np.isnan(masked.denominator)

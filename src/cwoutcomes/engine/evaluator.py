@@ -90,6 +90,22 @@ def summarize_in_memory(rows: pd.DataFrame, measure: Measure) -> pd.DataFrame:
     return pd.DataFrame(out) if out else pd.DataFrame(columns=columns)
 
 
+def measure_sums(ds: Dataset, measure: Measure, periods) -> pd.DataFrame:
+    """Numerator and denominator sums (or in-memory summaries) per period, geography and
+    stratum value, computed on the engine."""
+    if measure.summarize is not None:
+        return summarize_in_memory(ds.execute(measure.units(ds, periods)), measure)
+    # Unit rows are computed once and reused by every stratum's aggregation.
+    units = measure.units(ds, periods).cache()
+    try:
+        sums = ds.execute(aggregate(units, measure.strata))
+    finally:
+        units.release()
+    if measure.distribution:
+        sums = as_shares(sums, measure.distribution)
+    return sums
+
+
 def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window], *,
              public: bool = False, quality_limits: bool = True,
              progress: ProgressCallback | None = None) -> pd.DataFrame:
@@ -100,23 +116,19 @@ def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window]
     geos = geographies(ds)
     targets = ds.execute(ds.table("targets")) if ds.has("targets") else None
     results = []
+    computed: dict = {}
     for index, measure in enumerate(measures):
         if progress:
             progress(measure.id, index, len(measures))
         missing = [name for name in measure.requires if not ds.has(name)]
         if missing:
             sums = pd.DataFrame(columns=["period_label", "geo", "numerator", "denominator", "stratum", "stratum_value"])
-        elif measure.summarize is not None:
-            sums = summarize_in_memory(ds.execute(measure.units(ds, periods)), measure)
         else:
-            # Unit rows are computed once and reused by every stratum's aggregation.
-            units = measure.units(ds, periods).cache()
-            try:
-                sums = ds.execute(aggregate(units, measure.strata))
-            finally:
-                units.release()
-            if measure.distribution:
-                sums = as_shares(sums, measure.distribution)
+            # Round 3 twins share their Round 4 definition: compute such sums once.
+            key = (measure.units, measure.strata, measure.summarize, measure.distribution)
+            if key not in computed:
+                computed[key] = measure_sums(ds, measure, periods)
+            sums = computed[key]
         results.append(finish(measure, sums, frame, geos, ds.extract_date, not_available=bool(missing)))
     if progress:
         progress("done", len(measures), len(measures))
