@@ -91,6 +91,8 @@ def _column(col: pd.Series, typ: pa.DataType) -> pa.Array:
         return pa.array(pd.array(col, dtype="Int64"), type=typ)
     if pa.types.is_floating(typ):
         return pa.array(pd.to_numeric(col), type=typ, from_pandas=True)
+    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow":
+        return pa.array(col.array, type=typ)
     values = col.astype(object).where(col.notna(), None)
     return pa.array(values.tolist(), type=typ)
 

@@ -195,7 +195,13 @@ def validate(raw: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
         best = np.min(np.vstack(ranks), axis=0).astype(int)
         priority = np.array([*codes.PERPETRATOR_PRIORITY, *["unknown"] * 100], dtype=object)
         out[f"perpetrator{k}"] = priority[np.minimum(best, len(priority) - 1)]
-    return out.loc[~dropped]
+    # Ids and codes as Arrow strings: millions of rows cost bytes per value, not Python objects.
+    text_columns = ["state", "report", "chid", "county", "sex", "race_ethnicity", "afcars_id",
+                    *(f"{kind}{k}" for kind in ("type", "disposition", "perpetrator") for k in SLOTS)]
+    out = out.loc[~dropped]
+    for col in text_columns:
+        out[col] = out[col].astype(object).where(out[col].notna(), None).astype(STRING)
+    return out
 
 
 def supersede(rows: pd.DataFrame, rejects: Rejects) -> pd.DataFrame:
@@ -249,10 +255,12 @@ def build_tables(rows: pd.DataFrame, notes: dict[str, int]) -> dict[str, pd.Data
     # A child's AFCARS id, when any of its rows gives one (the latest wins), names the child
     # in every one of its reports.
     linked = rows.loc[rows["afcars_id"].notna()].groupby(["state", "chid"])["afcars_id"].last()
-    link = pd.Series(list(zip(rows["state"], rows["chid"])), index=rows.index).map(linked)
-    rows["child_id"] = np.where(link.notna(), rows["state"] + link.fillna(""),
-                                rows["state"] + "#" + rows["chid"])
-    notes["children linked to AFCARS by AFCARSID"] = int(rows.loc[link.notna(), "child_id"].nunique())
+    link = rows[["state", "chid"]].merge(linked.rename("link").reset_index(), how="left",
+                                         on=["state", "chid"])["link"].set_axis(rows.index)
+    has_link = link.notna().to_numpy()
+    rows["child_id"] = (rows["state"] + link.fillna("")).where(
+        has_link, rows["state"] + "#" + rows["chid"])
+    notes["children linked to AFCARS by AFCARSID"] = int(rows.loc[has_link, "child_id"].nunique())
     rows["referral_id"] = rows["state"] + "-" + rows["report"]
 
     # Referrals: report-level values from the latest row of the report; first contact is the
