@@ -39,6 +39,8 @@ REGISTRY = {m.id: m for m in (
     _measure("4-P4", "cfsr4", "Re-entry to foster care in 12 months", "percent", "lower", 5.6, follow_up_months=12),
     _measure("4-P1", "cfsr4", "Permanency in 12 months for children entering care", "percent", "higher", 35.2,
              follow_up_months=12, dq_checks=("missing_exit_reason",)),
+    _measure("4-P2", "cfsr4", "Permanency in 12 months for children in care 12-23 months", "percent", "higher", 43.8),
+    _measure("3-P2", "cfsr3", "Permanency in 12 months for children in care 12-23 months", "percent", "higher", 43.6),
     _measure("CPM-CFT", "cpm", "Engagement through teaming", "percent", "higher"),
     _measure("X-1", "ca", "A measure outside the framework", "percent", "higher"),
 )}
@@ -93,6 +95,8 @@ def tiny_results() -> pd.DataFrame:
     # 4-ER: not available (no population table).
     for county in ("state", LA):
         rows.append(row("4-ER", "2025Q2", county, np.nan, np.nan, status="not_available"))
+    for measure in ("4-P2", "3-P2"):
+        rows += [row(measure, "2025Q2", "state", 45, 100), row(measure, "2025Q2", LA, 22, 50)]
     rows.append(row("CPM-CFT", "2025Q2", "state", 50, 80))
     rows.append(row("CPM-CFT", "2025Q2", LA, 20, 40))
     rows.append(row("X-1", "2025Q2", "state", 10, 20))
@@ -134,6 +138,9 @@ def test_measures_in_the_right_sections():
     assert where["4-ER"] == ("safety", "Fewer children enter foster care")
     assert where["4-P4"] == ("permanency_stability", "Fewer children re-enter foster care")
     assert where["4-P1"] == ("permanency_stability", "Children are reunified with their parents or caretakers more quickly")
+    # 3-P2 is not in the framework: it joins its Round 4 twin of the same name.
+    adoption = "Children who are freed for adoption enter permanent homes more quickly"
+    assert where["4-P2"] == where["3-P2"] == ("permanency_stability", adoption)
     assert [b.info.id for b in report.practice_measures] == ["CPM-CFT"]
     assert [b.info.id for b in report.other] == ["X-1"]
     # Outcomes without a measure keep their heading (the report shows what is not measured).
@@ -145,7 +152,7 @@ def test_measures_in_the_right_sections():
         ["CPM-CFT Engagement through teaming"] * 1
     assert any(r["measure"].startswith("4-P1 ") for r in engaging.outcomes.rows)
     # Cover: the Round 4 measures (headline versions) and those with a SIP target, not CPM.
-    assert [r["measure"].split()[0] for r in report.cover.rows] == ["4-ER", "4-S1", "4-P4", "4-P1"]
+    assert [r["measure"].split()[0] for r in report.cover.rows] == ["4-ER", "4-S1", "4-P4", "4-P1", "4-P2"]
 
 
 def test_values_equal_the_results_table():
@@ -382,7 +389,7 @@ def test_excel_workbook(public_build):
     from openpyxl import load_workbook
 
     wb = load_workbook(public_build[LA].files["xlsx"])
-    assert wb.sheetnames == ["Summary", "4-ER", "4-S1", "4-P4", "4-P1", "CPM-CFT", "X-1", "Practice model",
+    assert wb.sheetnames == ["Summary", "4-ER", "4-S1", "4-P4", "4-P1", "4-P2", "3-P2", "CPM-CFT", "X-1", "Practice model",
                              "Data quality", "Notes"]
     ws = wb["4-P1"]
     values = [[c for c in r] for r in ws.iter_rows(values_only=True)]

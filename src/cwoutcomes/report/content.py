@@ -957,6 +957,20 @@ def build_report(data: ReportData, geo: str) -> Report:
                 area_of[mid] = framework.AREA_LABELS.get(area, area)
             outcomes.append(Outcome(outcome, [blocks[mid] for mid in members]))
         sections.append(Section(area, framework.AREA_LABELS.get(area, area), outcomes))
+    # A measure the framework does not list joins a listed measure of the same name (the
+    # Round 3 twins 3-P2, 3-P3 of 4-P2, 4-P3), right after it.
+    by_name = {data.measures[mid].name: mid for mid in placed}
+    for mid in ids:
+        twin = by_name.get(data.measures[mid].name)
+        if mid in placed or twin is None:
+            continue
+        for section in sections:
+            for outcome in section.outcomes:
+                at = next((i for i, b in enumerate(outcome.measures) if b.info.id == twin), None)
+                if at is not None:
+                    outcome.measures.insert(at + 1, make_block(mid))
+                    area_of[mid] = section.title
+                    placed.add(mid)
     for area in framework.AREA_LABELS:
         seen = {s.key for s in sections}
         if area not in seen:
