@@ -11,6 +11,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	@# WeasyPrint (PDF reports) needs Pango; the base image has it, a bare Debian may not.
+	@$(BIN)/python -c "import weasyprint" 2>/dev/null || { command -v apt-get >/dev/null && \
+		apt-get update -q >/dev/null && apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 >/dev/null && \
+		$(BIN)/python -c "import weasyprint"; }
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -448,3 +448,23 @@ def test_fonts_are_shipped_and_cover_the_marks():
         for char in "†*✓✗▲▼–—−±≤≥…·ñé%":
             assert ord(char) in cmap, (filename, char)
     assert (fonts_dir() / "DejaVuSans.ttf").exists() and "Bitstream" in (fonts_dir() / "LICENSE").read_text()
+
+
+def test_episode_flags_per_county_and_state():
+    from timelines import ALAMEDA, FRESNO, Timelines
+
+    from cwoutcomes.report.quality import episode_flags
+
+    t = Timelines()
+    t.child("c1", "2015-01-01")
+    t.child("c2", "2016-01-01")
+    e1 = t.episode("c1", "2024-02-01", "2024-05-01", county=ALAMEDA)
+    e2 = t.episode("c2", "2024-03-01", "2024-03-01", county=FRESNO)
+    e3 = t.episode("c2", "2024-06-01", "2024-08-01", county=FRESNO)
+    t.flag("episodes", e1, "R9")
+    t.flag("episodes", e2, "R10")
+    t.flag("episodes", e3, "R9")
+    counts = episode_flags(t.dataset("duckdb")).set_index(["county", "rule"]).records
+    assert (counts[(ALAMEDA, "R9")], counts[(FRESNO, "R9")], counts[("state", "R9")]) == (1, 1, 2)
+    assert (counts[(FRESNO, "R10")], counts[("state", "R10")], counts[(ALAMEDA, "R10")]) == (1, 1, 0)
+    assert list(counts.loc["state"].index) == ["R4", "R5", "R6", "R8", "R9", "R10", "R11"]
