@@ -104,6 +104,10 @@ def change_text(change, *, verdict: bool = False) -> str:
     return text
 
 
+def p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {number(p, 3)}"
+
+
 def comparison_text(comparison) -> str:
     """'met (104%)' / 'not met (91%)' / 'on track' ...; the reason when there is no comparison."""
     if comparison is None:

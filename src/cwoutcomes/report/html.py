@@ -56,7 +56,7 @@ def render_cell(column: Column, row: dict) -> tuple[str, str]:
         css = {"met": "met", "not met": "notmet", "on track": "met", "off track": "notmet"}.get(outcome, "st-none")
         return fmt.comparison_text(comparison), f"cmp {css}"
     if kind == "rank":
-        return fmt.rank_text(row.get(column.key)), "num"
+        return fmt.rank_text(row.get(column.key)), "num rank"
     if kind == "count":
         value = row.get(column.key)
         if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -77,8 +77,8 @@ def render_cell(column: Column, row: dict) -> tuple[str, str]:
 
 # Relative column widths: every table has a fixed layout (WeasyPrint lays out fixed tables
 # several times faster than auto ones, and nothing can overflow the page).
-KIND_WIDTH = {"value": 1.15, "ci": 1.5, "numerator": 1.2, "denominator": 1.3, "change": 1.45,
-              "reference": 1.5, "comparison": 1.45, "rank": 0.95, "count": 1.0, "fraction": 0.9,
+KIND_WIDTH = {"value": 1.3, "ci": 1.5, "numerator": 1.2, "denominator": 1.3, "change": 1.6,
+              "reference": 1.4, "comparison": 1.45, "rank": 1.15, "count": 1.0, "fraction": 0.9,
               "quality": 1.0}
 KEY_WIDTH = {"measure": 4.0, "area": 2.0, "county": 1.8, "code": 0.8, "element": 3.0, "check": 2.6,
              "of": 3.2, "what": 5.0, "rule": 0.7, "period": 1.7, "measures": 4.0, "group": 2.0,
