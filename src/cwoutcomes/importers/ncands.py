@@ -250,7 +250,9 @@ def estimate_birth_dates(rows: pd.DataFrame) -> pd.Series:
 
 
 def build_tables(rows: pd.DataFrame, notes: dict[str, int]) -> dict[str, pd.DataFrame]:
-    rows = rows.reset_index(drop=True)
+    """Referrals, allegations and children from validated, superseded rows. Takes ownership of
+    `rows` (columns are added and dropped in place to keep state-sized imports in memory)."""
+    rows.index = pd.RangeIndex(len(rows))
     rows["order"] = np.arange(len(rows))  # supersede left the rows in submission order
     # A child's AFCARS id, when any of its rows gives one (the latest wins), names the child
     # in every one of its reports.
@@ -262,6 +264,8 @@ def build_tables(rows: pd.DataFrame, notes: dict[str, int]) -> dict[str, pd.Data
         has_link, rows["state"] + "#" + rows["chid"])
     notes["children linked to AFCARS by AFCARSID"] = int(rows.loc[has_link, "child_id"].nunique())
     rows["referral_id"] = rows["state"] + "-" + rows["report"]
+    rows.drop(columns=["key", "file", "line", "file_index", "report", "state", "afcars_id"],
+              inplace=True)
 
     # Referrals: report-level values from the latest row of the report; first contact is the
     # earliest investigation start over the report's children.
@@ -279,6 +283,8 @@ def build_tables(rows: pd.DataFrame, notes: dict[str, int]) -> dict[str, pd.Data
     referrals["first_contact_at_has_time"] = referrals["first_contact_at_has_time"].astype("boolean")
     referrals["first_contact_status"] = np.where(referrals["first_contact_at"].notna(), "completed", None)
     referrals["response_type"] = None  # NCANDS does not say whether the response was immediate
+    del by_report, contacts, first_contact
+    rows.drop(columns=["county", "received_has_time", "contact_at", "contact_has_time"], inplace=True)
 
     parts = []
     for k in SLOTS:
@@ -290,7 +296,9 @@ def build_tables(rows: pd.DataFrame, notes: dict[str, int]) -> dict[str, pd.Data
                                     f"perpetrator{k}": "perpetrator_type"})
         part["allegation_id"] = part["referral_id"] + "/" + part["chid"] + f"/{k}"
         parts.append(part)
+        rows.drop(columns=[f"type{k}", f"disposition{k}", f"perpetrator{k}"], inplace=True)
     allegations = pd.concat(parts, ignore_index=True)
+    del parts
     # Federal victims include a child whose maltreatment death is reported, whatever the levels
     # (input-formats.md 3.3). MalDeath belongs to the report-child pair, and the model decides
     # victims by disposition alone: when no allegation of such a pair is a victim allegation,
@@ -354,12 +362,15 @@ def import_ncands(files: list[Path], out: Path, progress: Progress | None = None
     if progress:
         progress("building reports", len(files), len(files) + 1)
     rows = supersede(pd.concat(parts, ignore_index=True), rejects)
-    notes: dict[str, int] = {}
-    tables = build_tables(rows, notes)
+    del parts
+    records_used = len(rows)
     years = sorted(int(y) for y in rows["subyr"].dropna().unique())
     coverage = f"FY{years[0]}-FY{years[-1]}" if years else ""
+    notes: dict[str, int] = {}
+    tables = build_tables(rows, notes)
+    del rows
     summary = write_source(out, SOURCE, tables, rejects, files=read_files, notes=notes,
-                           records_read=records_read, records_used=len(rows), coverage=coverage)
+                           records_read=records_read, records_used=records_used, coverage=coverage)
     if progress:
         progress("done", len(files) + 1, len(files) + 1)
     return summary
