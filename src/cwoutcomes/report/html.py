@@ -102,6 +102,8 @@ def environment() -> jinja2.Environment:
         loader=jinja2.PackageLoader("cwoutcomes.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True, default=True),
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+        # Templates are read once per process: a batch of reports is made with one version.
+        auto_reload=False,
     )
     env.globals.update(render_cell=render_cell, fmt=fmt, column_widths=column_widths)
     return env
