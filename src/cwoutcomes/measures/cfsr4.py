@@ -103,13 +103,20 @@ def recurrence(ds, windows: ir.Table) -> ir.Table:
 
 
 # -- 4-P1 -----------------------------------------------------------------------------------
-def permanency_entries(ds, windows: ir.Table) -> ir.Table:
+def permanency_entry_cohort(ds, windows: ir.Table) -> ir.Table:
+    """4-P1's cohort with `reached`: permanency within 12 months of removal, before 18, after
+    the THV adjustment."""
     t = c.thv_adjusted_end(ds, c.entry_cohort(ds, windows))
     reached = (
         c.is_permanency(t.end_reason) & t.adjusted_end.notnull()
         & p.within_months(t.removal_date, t.adjusted_end, 12)
     ).fill_null(False)
-    return c.unit_rows(t, reached, ibis.literal(1), t.removal_date)
+    return t.mutate(reached=reached)
+
+
+def permanency_entries(ds, windows: ir.Table) -> ir.Table:
+    t = permanency_entry_cohort(ds, windows)
+    return c.unit_rows(t, t.reached, ibis.literal(1), t.removal_date)
 
 
 # -- 4-P2 / 4-P3 ----------------------------------------------------------------------------

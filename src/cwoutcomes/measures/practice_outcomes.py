@@ -55,12 +55,8 @@ class Outcome:
 
 def permanency_cohort(ds, windows: ir.Table) -> ir.Table:
     """4-P1: entries of the window, permanency within 12 months (THV adjustment)."""
-    t = c.thv_adjusted_end(ds, c.entry_cohort(ds, windows))
-    reached = (
-        c.is_permanency(t.end_reason) & t.adjusted_end.notnull()
-        & p.within_months(t.removal_date, t.adjusted_end, 12)
-    ).fill_null(False)
-    return t.select("period_label", "child_id", "county", outcome=reached,
+    t = cfsr4.permanency_entry_cohort(ds, windows)
+    return t.select("period_label", "child_id", "county", outcome=t.reached,
                     exposed_from=t.removal_date, exposed_to=p.add_days(t.removal_date, 60))
 
 
