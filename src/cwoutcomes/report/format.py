@@ -47,6 +47,8 @@ def decimals(unit: str) -> int:
 def number(x, places: int) -> str:
     """Rounded half away from zero on the decimal value as written (41.25 -> 41.3), the way
     published tables round; Python's own formatting would round half to even (41.2)."""
+    if math.isinf(float(x)):  # e.g. an open-ended Kaplan-Meier interval
+        return "∞" if float(x) > 0 else "-∞"
     q = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return f"{q:,.{places}f}"
 
