@@ -212,7 +212,8 @@ def print_statewide(results) -> None:
     for row in latest.sort_values("measure_id").itertuples(index=False):
         value = "" if row.value != row.value else f"{row.value:,.2f}"
         national = "" if row.national_standard != row.national_standard else f"{row.national_standard:g}"
-        table.add_row(row.measure_id, row.period_label, f"{row.numerator:,.0f}", f"{row.denominator:,.0f}", value,
+        numerator = "" if row.numerator != row.numerator else f"{row.numerator:,.0f}"  # medians: none
+        table.add_row(row.measure_id, row.period_label, numerator, f"{row.denominator:,.0f}", value,
                       row.unit, national, row.status)
     out.print(table)
 
