@@ -197,6 +197,8 @@ def finish(measure: Measure, sums: pd.DataFrame, frame: pd.DataFrame, geos: list
     else:
         for column in ("value", "ci_lower", "ci_upper"):
             t[column] = pd.to_numeric(t[column]) if column in t else np.nan
+        # An unbounded interval (e.g. Kaplan-Meier past the last exit) cannot be estimated.
+        t[["ci_lower", "ci_upper"]] = t[["ci_lower", "ci_upper"]].replace([np.inf, -np.inf], np.nan)
     t["measure_id"], t["measure_version"], t["unit"] = measure.id, measure.version, measure.unit
     t["national_standard"] = measure.national_standard
     t["target"] = np.nan
