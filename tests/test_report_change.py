@@ -105,3 +105,15 @@ def test_year_on_year_aligns_rows_and_hides_suppressed_cells():
     assert math.isnan(sf.change) and sf.previous_status == "data_quality"
     assert math.isnan(sac.change) and pd.isna(sac.previous_status)
     assert math.isnan(yoy.iloc[1].change)  # 2024Q2 has no 2023Q2 row
+
+
+def test_display_rounding_g15():
+    from cwoutcomes.report import format as fmt
+
+    # Percentages one decimal, rates two (G15); halves round away from zero as published tables do.
+    assert fmt.value_text(41.25, "percent") == "41.3%"
+    assert fmt.value_text(0.125, "per_1000_days") == "0.13"
+    assert fmt.value_text(2.345, "per_100k_days") == "2.35"
+    assert fmt.value_text(1234.5, "per_1000_children") == "1,234.50"
+    assert fmt.value_text(6.5, "months") == "6.5" and fmt.value_text(182.5, "days") == "183"
+    assert fmt.p_text(0.0004) == "p < 0.001" and fmt.p_text(0.0125) == "p = 0.013"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import re
 from importlib import resources
 from pathlib import Path
@@ -35,14 +36,25 @@ def fonts_dir() -> Path:
     return Path(str(resources.files("cwoutcomes.report").joinpath("fonts")))
 
 
-def _config(chart):
-    # Normal weight throughout: only the regular DejaVu Sans is shipped for charts.
-    return chart.configure(font=FONT, background="white").configure_axis(
-        labelFontSize=9, titleFontSize=9, titleFontWeight="normal", grid=True, gridColor="#e6e6e6",
-        domainColor="#888", tickColor="#888",
-    ).configure_legend(labelFontSize=9, titleFontSize=9, titleFontWeight="normal", orient="top",
-                       symbolSize=60).configure_view(stroke=None).configure_title(
-        fontSize=10, fontWeight="normal", anchor="start").configure_header(labelFontWeight="normal")
+# Normal weight throughout: only the regular DejaVu Sans is shipped for charts. One Config
+# object set once (each `configure_*` call would deep-copy the whole chart).
+CONFIG = alt.Config(
+    font=FONT, background="white",
+    axis=alt.AxisConfig(labelFontSize=9, titleFontSize=9, titleFontWeight="normal", grid=True,
+                        gridColor="#e6e6e6", domainColor="#888", tickColor="#888"),
+    legend=alt.LegendConfig(labelFontSize=9, titleFontSize=9, titleFontWeight="normal", orient="top",
+                            symbolSize=60),
+    view=alt.ViewConfig(stroke=None),
+    title=alt.TitleConfig(fontSize=10, fontWeight="normal", anchor="start"),
+    header=alt.HeaderConfig(labelFontWeight="normal"),
+)
+
+
+def _records(frame: pd.DataFrame) -> dict:
+    """Inline data as JSON-ready records (NaN -> null), given once to the top-level chart.
+    Altair would otherwise hash every layer's DataFrame through its text representation and
+    deep-copy the values with every layer, which made up most of a chart's cost."""
+    return {"values": frame.astype(object).where(frame.notna(), None).to_dict("records")}
 
 
 def _y_axis(unit_label: str, **kwargs) -> alt.Y:
@@ -57,7 +69,6 @@ def trend_chart(data: pd.DataFrame, *, unit_label: str = "", reference: float | 
     band, other series (the state) in grey, the reference value and the SIP target as labelled
     rules, hollow points for incomplete windows and a short label under windows without a
     plotted value."""
-    data = data.copy()
     series = list(dict.fromkeys(data.series))
     primary = series[0] if series else ""
     labels = list(dict.fromkeys(data.period_label))
@@ -67,38 +78,38 @@ def trend_chart(data: pd.DataFrame, *, unit_label: str = "", reference: float | 
     color = alt.Color("series:N", title=None, sort=series,
                       scale=alt.Scale(domain=series, range=[PRIMARY] + [SECONDARY] * (len(series) - 1)),
                       legend=alt.Legend(orient="top") if len(series) > 1 else None)
-    base = alt.Chart(data).encode(x=x)
-    main = data.series == primary
+    base = alt.Chart().encode(x=x)
+    is_primary = f"datum.series === {json.dumps(primary)}"
     layers = [
-        base.transform_filter(alt.datum.series == primary).mark_area(opacity=0.15, color=PRIMARY).encode(
+        base.transform_filter(is_primary).mark_area(opacity=0.15, color=PRIMARY).encode(
             y=alt.Y("ci_lower:Q", title=unit_label), y2="ci_upper:Q"),
         # Null values break the path, so a gap is not bridged by a line.
-        base.mark_line(strokeWidth=2, invalid="break-paths-filter-domains").encode(y=_y_axis(unit_label), color=color,
-                                                            detail="series:N"),
-        base.transform_filter(alt.datum.state == "ok").mark_point(filled=True, size=28).encode(
+        base.mark_line(strokeWidth=2, invalid="break-paths-filter-domains").encode(
+            y=_y_axis(unit_label), color=color, detail="series:N"),
+        base.transform_filter("datum.state === 'ok'").mark_point(filled=True, size=28).encode(
             y=_y_axis(unit_label), color=color),
-        base.transform_filter(alt.datum.state == "incomplete").mark_point(filled=False, size=34, strokeWidth=1.5).encode(
-            y=_y_axis(unit_label), color=color),
+        base.transform_filter("datum.state === 'incomplete'").mark_point(
+            filled=False, size=34, strokeWidth=1.5).encode(y=_y_axis(unit_label), color=color),
     ]
-    gaps = data[main & data.value.isna()]
-    if len(gaps):
-        layers.append(alt.Chart(gaps.assign(gap=gaps.state.map(GAP_LABELS).fillna("–"))).mark_text(
-            fontSize=8, color="#555", baseline="bottom").encode(x=x, y=alt.value(height - 2), text="gap:N"))
+    if (data[data.series == primary].value.isna()).any():
+        layers.append(base.transform_filter(f"{is_primary} && !isValid(datum.value)").transform_calculate(
+            gap=f"{json.dumps(GAP_LABELS)}[datum.state] || '–'").mark_text(
+            fontSize=8, color="#555", baseline="bottom").encode(y=alt.value(height - 2), text="gap:N"))
     for value, label, colour, dash in ((reference, reference_label, REFERENCE, [6, 3]),
                                        (target, target_label, TARGET, [2, 2])):
         if value is None or value != value:
             continue
-        rule = pd.DataFrame({"y": [value], "label": [label]})
+        rule = {"values": [{"y": float(value), "label": label}]}
         layers.append(alt.Chart(rule).mark_rule(color=colour, strokeDash=dash, strokeWidth=1.3).encode(
             y=alt.Y("y:Q")))
         layers.append(alt.Chart(rule).mark_text(color=colour, align="right", dy=-5, fontSize=8).encode(
             y=alt.Y("y:Q"), x=alt.value(width - 2), text="label:N"))
-    chart = alt.layer(*layers).properties(width=width, height=height)
+    chart = alt.LayerChart(layer=layers, data=_records(data), width=width, height=height, config=CONFIG)
     if title:
-        chart = chart.properties(title=title)
+        chart.title = title
     if description:
-        chart = chart.properties(description=description)
-    return _config(chart)
+        chart.description = description
+    return chart
 
 
 def small_multiples(data: pd.DataFrame, *, state: pd.DataFrame | None = None, unit_label: str = "",
@@ -112,12 +123,11 @@ def small_multiples(data: pd.DataFrame, *, state: pd.DataFrame | None = None, un
         copies = [state.assign(panel=name, kind="state") for name in counties]
         panels = pd.concat([panels] + copies, ignore_index=True)
     if reference is not None and reference == reference:
-        panels = panels.assign(reference=reference)
+        panels = panels.assign(reference=float(reference))
     labels = list(dict.fromkeys(data.period_label))
     x = alt.X("period_label:O", sort=labels, title=None, axis=alt.Axis(labels=False, ticks=False))
     kind_color = alt.Color("kind:N", scale=alt.Scale(domain=["county", "state"], range=[PRIMARY, SECONDARY]),
-                           legend=alt.Legend(title=None, orient="top", labelExpr="datum.label == 'county' ? "
-                                             "'county' : 'state'"))
+                           legend=alt.Legend(title=None, orient="top"))
     base = alt.Chart().encode(x=x)
     layers = [base.mark_line(strokeWidth=1.3, invalid="break-paths-filter-domains").encode(
         y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(tickCount=3, labelFontSize=7)),
@@ -125,13 +135,14 @@ def small_multiples(data: pd.DataFrame, *, state: pd.DataFrame | None = None, un
     if "reference" in panels.columns:
         layers.append(alt.Chart().mark_rule(color=REFERENCE, strokeDash=[4, 2], strokeWidth=1).encode(
             y="mean(reference):Q"))
-    chart = alt.layer(*layers, data=panels).properties(width=width, height=height).facet(
+    chart = alt.FacetChart(
+        spec=alt.LayerChart(layer=layers, width=width, height=height), data=_records(panels),
         facet=alt.Facet("panel:N", title=None, sort=counties, header=alt.Header(labelFontSize=8, labelPadding=2)),
-        columns=columns, spacing=6,
+        columns=columns, spacing=6, config=CONFIG, resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="shared")),
     )
     if description:
-        chart = chart.properties(description=description)
-    return _config(chart).resolve_scale(y="shared")
+        chart.description = description
+    return chart
 
 
 @functools.cache
