@@ -316,9 +316,10 @@ def demo(
     quarter = max(label for label in results.period_label.unique() if "Q" in label)
     county = "06037" if (results.county == "06037").any() else sorted(set(results.county) - {"state"})[0]
     written = make_reports(results, quarter, out_dir / "reports", counties=["state", county],
-                           db=summary.db_path, workers=1)
+                           db=summary.db_path, workers=2)
     for w in written:
-        out.print(f"Report for {w.name}, {quarter}: {w.files.get('pdf') or w.folder} (also HTML, Excel, CSV in {w.folder})")
+        out.print(f"Report for {w.name}, {quarter}: {w.files.get('pdf') or w.folder} "
+                  f"(HTML, Excel and CSV beside it)", soft_wrap=True)
 
 
 def make_reports(results, quarter: str, out_dir: Path, *, counties=(), all_: bool = False,

@@ -21,9 +21,9 @@ FACES = (
 )
 DEBIAN_FONTS = Path("/usr/share/fonts/truetype/dejavu")
 # Basic Latin, Latin-1, Latin Extended-A (names), general punctuation (dashes, quotes, †, •, …),
-# arrows, minus, ≈, ≤, ≥, the triangles and circles of marks, and check marks (✓ ✗).
+# arrows, minus, ∞, ≈, ≤, ≥, the triangles and circles of marks, and check marks (✓ ✗).
 UNICODES = [*range(0x20, 0x7F), *range(0xA0, 0x180), *range(0x2010, 0x2027), *range(0x2030, 0x203B),
-            *range(0x2190, 0x2194), 0x2212, 0x2248, 0x2260, 0x2264, 0x2265, 0x25B2, 0x25B3, 0x25BC,
+            *range(0x2190, 0x2194), 0x2212, 0x221E, 0x2248, 0x2260, 0x2264, 0x2265, 0x25B2, 0x25B3, 0x25BC,
             0x25BD, 0x25CB, 0x25CF, 0x2713, 0x2717]
 
 
