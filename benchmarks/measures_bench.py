@@ -1,8 +1,10 @@
-"""Times `cwoutcomes compute` for the federal measures (Round 4 and Round 3) over 20 rolling
-windows, every county, the state and all strata, as a whole process, and prints the median,
-minimum and maximum wall time and peak memory.
+"""Times `cwoutcomes compute` over 20 rolling windows, every county, the state and all strata,
+as a whole process, and prints the median, minimum and maximum wall time and peak memory.
+`--measures federal` (the default) is Round 4 and Round 3; `--measures all` is every registered
+measure (federal, California, Round 2 with its composites, practice model).
 
     python benchmarks/measures_bench.py --scale 1 --engine duckdb --runs 3
+    python benchmarks/measures_bench.py --scale 1 --measures all --runs 1
     python benchmarks/measures_bench.py --scale 0.1 --engine spark --runs 1
 
 The synthetic data set and its loaded database are made once under --workdir and reused.
@@ -45,6 +47,12 @@ def prepare(workdir: Path, scale: float) -> Path:
     return db
 
 
+def registry_ids() -> list[str]:
+    from cwoutcomes.measures import registry
+
+    return list(registry())
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -59,7 +67,7 @@ def main() -> None:
     parser.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--windows", type=int, default=20)
-    parser.add_argument("--measures", default="federal", help="'federal' or a comma-separated list")
+    parser.add_argument("--measures", default="federal", help="'federal', 'all' or a comma-separated list of ids")
     parser.add_argument("--workdir", type=Path, default=Path("out/bench"))
     args = parser.parse_args()
 
@@ -70,16 +78,20 @@ def main() -> None:
         from cwoutcomes.measures import registry
 
         measures = ",".join(m.id for m in registry().values() if m.version in ("cfsr4", "cfsr3"))
+    label = "" if args.measures == "federal" else f"-{args.measures}" if args.measures == "all" else "-custom"
     command = [str(BIN / "cwoutcomes"), "compute", str(db), "--latest", str(args.windows),
-               "--measures", measures, "--engine", args.engine,
-               "--out", str(args.workdir / f"results-{args.engine}-{args.scale:g}.parquet")]
+               "--engine", args.engine,
+               "--out", str(args.workdir / f"results-{args.engine}-{args.scale:g}{label}.parquet")]
+    if measures != "all":
+        command += ["--measures", measures]
     walls, peaks = [], []
     for _ in range(args.runs):
         wall, peak = run_measured(command)
         walls.append(wall)
         peaks.append(peak)
     print(f"machine: {machine()}")
-    print(f"compute {len(measures.split(','))} measures x {args.windows} windows, scale {args.scale:g}, "
+    count = len(registry_ids()) if measures == "all" else len(measures.split(","))
+    print(f"compute {count} measures x {args.windows} windows, scale {args.scale:g}, "
           f"engine {args.engine}, {args.runs} runs")
     print(f"wall seconds: median {statistics.median(walls):.1f} (min {min(walls):.1f}, max {max(walls):.1f})")
     print(f"peak memory GiB: median {statistics.median(peaks):.2f} (min {min(peaks):.2f}, max {max(peaks):.2f})")

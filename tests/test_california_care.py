@@ -339,3 +339,19 @@ def test_los_cumulative_exits_by_type_with_competing_exits(engine):
     row = cell(two_years, "state")  # nobody observed that long, one still in care
     assert math.isnan(row.value) and row.note.startswith("**")
     assert cell(two_years, FRESNO).value == pytest.approx(100)
+
+
+def test_compute_option_replaces_the_schedule(tmp_path):
+    from cwoutcomes.cli import selected_measures
+
+    path = tmp_path / "schedule.csv"
+    path.write_text("exam_type,min_age,max_age,within_months\nmedical,0,17,2\ndental,1,17,24\n")
+    selection = selected_measures("5B.MED,5B.DEN,5F", periodicity_schedule=path)
+    assert [m.id for m in selection] == ["5B.MED", "5B.DEN", "5F"]
+    results = evaluate(exam_timeline().dataset("duckdb"), selection[:2], parse_windows("2024Q4"),
+                       quality_limits=False)
+    state = results[(results.county == "state") & (results.stratum == "all")].set_index("measure_id")
+    assert counts(state.loc["5B.MED"]) == (1, 6) and counts(state.loc["5B.DEN"]) == (3, 3)
+    path.write_text("exam_type,min_age,max_age,within_months\nmedical,0,17,2\n")
+    with pytest.raises(InputError, match="schedule"):
+        selected_measures("5B.MED", periodicity_schedule=path)

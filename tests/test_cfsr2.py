@@ -33,7 +33,7 @@ def test_reference_values_and_standards():
     assert measures["C4.1"].national_standard is None
     assert {m.id for m in measures.values() if m.version == "cfsr2"} == {
         "S1.1", "S2.1", "C1.1", "C1.2", "C1.3", "C1.4", "C2.1", "C2.2", "C2.3", "C2.4", "C2.5",
-        "C3.1", "C3.2", "C3.3", "C4.1", "C4.2", "C4.3",
+        "C3.1", "C3.2", "C3.3", "C4.1", "C4.2", "C4.3", "C1", "C2", "C3", "C4",
     }
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from timelines import ALAMEDA, FRESNO, Timelines
 
-from cwoutcomes.cli import compute_results
+from cwoutcomes.cli import compute_results, selected_measures
 from cwoutcomes.errors import CwoutcomesError
 from cwoutcomes.measures import registry
 from cwoutcomes.measures.composites import WEIGHTS, Reference, add_composites, load_reference
@@ -146,9 +146,13 @@ def test_load_reference_csv(tmp_path):
         load_reference(path)
 
 
-def test_compute_appends_relative_composites():
+LA = "06037"
+
+
+def stability_timelines() -> Timelines:
+    """Three counties whose C4.1 values are 100, 0 and 50 and C4.2 = C4.3 = 100."""
     t = Timelines()
-    la = "06037"
+    la = LA
     one = [("2024-03-01", "foster_home", "h1")]
     three = one + [("2024-05-01", "foster_home", "h2"), ("2024-07-01", "foster_home", "h3")]
     # C4.1 children (removed 2024-03-01, still in care): one setting or three.
@@ -162,8 +166,13 @@ def test_compute_appends_relative_composites():
         for band, removal in (("m", "2023-06-01"), ("y", "2022-01-01")):
             t.child(f"{county}-{band}", "2012-01-01")
             t.episode(f"{county}-{band}", removal, county=county)
+    return t
+
+
+def test_compute_appends_relative_composites():
+    la = LA
     measures = [m for m in registry().values() if m.version == "cfsr2"]
-    results = compute_results(t.dataset("duckdb"), measures, "2024Q4", 1, False)
+    results = compute_results(stability_timelines().dataset("duckdb"), measures, "2024Q4", 1, False)
     c4 = results[results.measure_id == "C4"].set_index("county")
     assert (c4.unit == "relative_score").all()
     # C4.1 = 100, 0, 50 (mean 50, sd 50: z = 1, -1, 0); C4.2 = C4.3 = 100 everywhere (z = 0).
@@ -171,3 +180,38 @@ def test_compute_appends_relative_composites():
     assert c4.value.loc[[ALAMEDA, FRESNO, la, "state"]].tolist() == pytest.approx([150, 50, 100, 100])
     assert c4.denominator.loc[[ALAMEDA, FRESNO, la, "state"]].tolist() == [3, 3, 4, 10]
     assert {"C1", "C2", "C3"} <= set(results.measure_id)  # written, without values here
+
+
+def test_composites_are_registered_with_their_measures():
+    measures = registry()
+    for composite in WEIGHTS:
+        m = measures[composite]
+        assert m.is_composite and m.version == "cfsr2" and m.direction == "higher"
+        assert set(m.inputs) == {mid for weights in WEIGHTS[composite].values() for mid in weights}
+        assert all(not measures[mid].is_composite for mid in m.inputs)
+    assert measures["C2"].reference == {"standard (national reference only)": 106.4}
+    assert "sign flipped for C1.2, C1.4" in measures["C1"].definition
+    assert "0.462 x z(C1.1)" in measures["C1"].definition
+
+
+def test_selecting_a_composite_computes_its_measures_and_only_it():
+    selected = selected_measures("C4", with_inputs=True)
+    assert [m.id for m in selected] == ["C4.1", "C4.2", "C4.3", "C4"]
+    results = compute_results(stability_timelines().dataset("duckdb"), selected, "2024Q4", 1, False)
+    assert set(results.measure_id) == {"C4.1", "C4.2", "C4.3", "C4"}
+    c4 = results[results.measure_id == "C4"].set_index("county").value
+    assert c4.loc[[ALAMEDA, FRESNO, LA, "state"]].tolist() == pytest.approx([150, 50, 100, 100])
+
+
+def test_explain_names_the_inputs_of_a_composite():
+    from typer.testing import CliRunner
+
+    from cwoutcomes.cli import app
+
+    result = CliRunner().invoke(app, ["explain", "C3"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "no SQL of its own" in text and "C3.1, C3.2, C3.3" in text
+    listing = CliRunner().invoke(app, ["measures"], terminal_width=400)
+    assert listing.exit_code == 0
+    assert any(line.split("│")[1].strip() == "C4" for line in listing.output.splitlines() if "│" in line)

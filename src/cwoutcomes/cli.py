@@ -136,16 +136,25 @@ def print_load_summary(summary) -> None:
     out.print(f"Failing records: {summary.data_quality_csv}")
 
 
-def selected_measures(ids: Optional[str]):
+def selected_measures(ids: Optional[str], *, with_inputs: bool = False,
+                      periodicity_schedule: Optional[Path] = None):
+    """The measures named in `ids` (all when empty); `with_inputs` adds the measures a selected
+    composite is scored from; `periodicity_schedule` (a CSV) replaces 5B's default schedule."""
     from cwoutcomes.measures import registry
 
     measures = registry()
+    if periodicity_schedule is not None:
+        from cwoutcomes.measures.california_wellbeing import exam_measures
+
+        measures |= {m.id: m for m in exam_measures(periodicity_schedule)}
     if not ids:
         return list(measures.values())
     wanted = [part.strip() for part in ids.split(",") if part.strip()]
     unknown = [m for m in wanted if m not in measures]
     if unknown:
         raise CwoutcomesError(f"unknown measure(s): {', '.join(unknown)}; see `cwoutcomes measures`")
+    if with_inputs:
+        wanted = list(dict.fromkeys(m for w in wanted for m in (*measures[w].inputs, w)))
     return [measures[m] for m in wanted]
 
 
@@ -189,7 +198,7 @@ def compute_results(ds, measures, windows_option: Optional[str], latest: int, pu
     with progress_bar("computing") as progress:
         results = evaluate(ds, measures, windows, public=False, progress=progress)
     # Round 2 composites are scored from the unmasked values; masking comes last.
-    results = add_composites(results, reference)
+    results = add_composites(results, reference, tuple(m.id for m in measures if m.is_composite))
     return mask_small_cells(results) if public else results
 
 
@@ -226,17 +235,22 @@ def compute(
     windows: Optional[str] = typer.Option(None, help="Comma-separated windows, e.g. 2024Q4,2025Q1 or 24A24B."),
     latest: int = typer.Option(12, help="Number of most recent complete quarters' windows (without --windows)."),
     extract_date: Optional[str] = typer.Option(None, help="Cut-off date (default: from the data)."),
-    measures: Optional[str] = typer.Option(None, help="Comma-separated measure ids (default: all)."),
+    measures: Optional[str] = typer.Option(
+        None, help="Comma-separated measure ids (default: all); a composite (C1-C4) brings its measures."),
     engine: str = typer.Option("duckdb", help="duckdb (embedded) or spark."),
     spark_master: Optional[str] = typer.Option(None, help="Spark master URL (default local[2])."),
     public: bool = typer.Option(False, "--public", help="Mask small counts (G14) for publication."),
     composite_reference: Optional[Path] = typer.Option(
         None, help="CSV (id,mean,sd,min,max) of a reference distribution for the Round 2 composites "
         "(default: relative to the data set's counties)."),
+    periodicity_schedule: Optional[Path] = typer.Option(
+        None, help="CSV (exam_type,min_age,max_age,within_months) replacing 5B's default periodicity "
+        "schedule (see `cwoutcomes explain 5B.MED`)."),
 ) -> None:
     """Compute measures for windows, counties, the state and strata into a results file."""
+    selection = selected_measures(measures, with_inputs=True, periodicity_schedule=periodicity_schedule)
     ds = open_dataset(data, engine, extract_date, spark_master)
-    results = compute_results(ds, selected_measures(measures), windows, latest, public, composite_reference)
+    results = compute_results(ds, selection, windows, latest, public, composite_reference)
     write_results(results, out_path)
     print_statewide(results)
     out.print(f"{len(results):,} result rows written to {out_path}")

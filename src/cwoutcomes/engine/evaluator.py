@@ -117,6 +117,8 @@ def evaluate(ds: Dataset, measures: Sequence[Measure], windows: Sequence[Window]
     targets = ds.execute(ds.table("targets")) if ds.has("targets") else None
     results = []
     computed: dict = {}
+    # Composites are scored from other measures' results afterwards (measures.composites).
+    measures = [m for m in measures if not m.is_composite]
     for index, measure in enumerate(measures):
         if progress:
             progress(measure.id, index, len(measures))

@@ -32,6 +32,9 @@ class _SchemaOnlyDataset(Dataset):
 
 
 def measure_sql(measure: Measure, engine: str, window: str) -> str:
+    if measure.is_composite:
+        return (f"-- {measure.id} runs no SQL of its own: it is scored from the results of "
+                f"{', '.join(measure.inputs)} (see `cwoutcomes explain` for each of them).")
     if engine == "spark":
         from ibis.backends.pyspark import Backend
 

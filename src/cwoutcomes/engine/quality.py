@@ -115,7 +115,7 @@ def apply_data_quality_status(ds: Dataset, results: pd.DataFrame, measures, wind
     hits = hits[["measure_id", "county", "period_start", "period_end"]].drop_duplicates()
     flagged = results.merge(hits.assign(_failed=True), how="left",
                             on=["measure_id", "county", "period_start", "period_end"])["_failed"]
-    hit = flagged.fillna(False).to_numpy(dtype=bool) & results.status.isin(["ok", "incomplete"]).to_numpy()
+    hit = flagged.notna().to_numpy() & results.status.isin(["ok", "incomplete"]).to_numpy()
     results = results.copy()
     results.loc[hit, "status"] = "data_quality"
     results.loc[hit, "value"] = float("nan")

@@ -20,6 +20,8 @@ UNIT_SCALE = {
     "per_1000_children": 1_000.0,
     "days": 1.0,
     "months": 1.0,
+    "composite_score": 1.0,
+    "relative_score": 1.0,
 }
 UNIT_LABEL = {
     "percent": "%",
@@ -28,6 +30,8 @@ UNIT_LABEL = {
     "per_1000_children": "per 1,000 children",
     "days": "days",
     "months": "months",
+    "composite_score": "score (50-150)",
+    "relative_score": "score (50-150, relative to the data set's counties)",
 }
 FEDERAL_STRATA = ("age_group", "race_ethnicity", "sex", "agency")
 REFERRAL_STRATA = ("age_group", "race_ethnicity", "sex")
@@ -37,14 +41,17 @@ REFERRAL_STRATA = ("age_group", "race_ethnicity", "sex")
 class Measure:
     """One measure (see the module docstring for what `units` returns). Unit rows may also
     carry `period_type`, `period_start` and `period_end` to report periods other than the
-    window's own (e.g. monthly rows); the evaluator groups by them as well."""
+    window's own (e.g. monthly rows); the evaluator groups by them as well.
+
+    A composite (Round 2 C1-C4) has no unit rows (`units` is None): it is scored from the
+    results of the measures in `inputs` after they are evaluated (measures.composites)."""
 
     id: str
     version: str
     name: str
     unit: str
     direction: str  # "higher", "lower" or "none" (context measures)
-    units: Callable  # (Dataset, windows ibis table) -> unit rows
+    units: Callable | None  # (Dataset, windows ibis table) -> unit rows; None for composites
     definition: str
     requires: tuple[str, ...] = ("children", "episodes", "placements")
     national_standard: float | None = None
@@ -64,6 +71,11 @@ class Measure:
     # whole, numerator = units in the category (sum of their denominators), denominator = the
     # `all` row's denominator of the same period and geography.
     distribution: str | None = None
+    inputs: tuple[str, ...] = ()  # a composite's measures
+
+    @property
+    def is_composite(self) -> bool:
+        return self.units is None
 
     @property
     def scale(self) -> float:
@@ -75,7 +87,7 @@ class Measure:
 
     @property
     def is_rate(self) -> bool:
-        return self.unit != "percent" and self.summarize is None
+        return self.unit in UNIT_LABEL and self.unit.startswith("per_") and self.summarize is None
 
 
 _REGISTRY: dict[str, Measure] = {}
@@ -96,7 +108,7 @@ def lookup(measure_id: str) -> Measure:
 def registry() -> dict[str, Measure]:
     # Importing the families registers their measures.
     from cwoutcomes.measures import (  # noqa: F401
-        california, california_care, california_wellbeing, cfsr2, cfsr3, cfsr4, practice,
+        california, california_care, california_wellbeing, cfsr2, cfsr3, cfsr4, composites, practice,
     )
 
     return dict(_REGISTRY)

@@ -9,7 +9,8 @@ rows are labelled relative (unit `relative_score`); with a user-supplied `Refere
 standard deviations per measure, min and max per composite) the unit is `composite_score` and
 the national composite standards are attached; the `note` column says which, where results
 carry one. Call `add_composites(results)` after
-`evaluate`; the evaluator itself knows nothing of composites."""
+`evaluate`; the evaluator itself skips composites. C1-C4 are registered as measures without unit
+rows (`Measure.inputs`), so that `measures`, `explain`, reports and the web know them."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cwoutcomes.errors import CwoutcomesError
+from cwoutcomes.measures.base import Measure, register
 from cwoutcomes.model.tables import STATE
 
 VERSION = "cfsr2"
@@ -61,6 +63,33 @@ STATUS_ORDER = ("not_available", "data_quality", "masked", "incomplete", "ok")
 
 def measures_of(composite: str) -> list[str]:
     return sorted({m for weights in WEIGHTS[composite].values() for m in weights})
+
+
+def _definition(composite: str) -> str:
+    components = "; ".join(
+        f"component {name} = " + " + ".join(f"{weight:g} x z({m})" for m, weight in weights.items())
+        for name, weights in WEIGHTS[composite].items()
+    )
+    flipped = [m for m in measures_of(composite) if m in FLIPPED]
+    return (
+        f"Round 2 composite scored from the results of {', '.join(measures_of(composite))} "
+        f"(measures.md §3). Each measure's value becomes a z-score against the reference units"
+        + (f" (sign flipped for {', '.join(flipped)}, where lower is better)" if flipped else "")
+        + f"; {components}; the composite is the mean of its components, scaled to 50-150 as "
+        "100 x (score - min) / (max - min) + 50 over the reference units; the state's composite is "
+        "its counties' weighted by children served. Default reference units: the counties of the data "
+        "set in the same window (a relative score); with --composite-reference, the user's reference "
+        f"distribution and the national standard {NATIONAL_STANDARDS[composite]:g} or more."
+    )
+
+
+register(*(
+    Measure(id=composite, version=VERSION, name=NAMES[composite], unit=REFERENCE_UNIT, direction="higher",
+            units=None, inputs=tuple(measures_of(composite)), definition=_definition(composite),
+            requires=(), strata=(),
+            reference={"standard (national reference only)": NATIONAL_STANDARDS[composite]})
+    for composite in WEIGHTS
+))
 
 
 @dataclass(frozen=True)
@@ -123,15 +152,17 @@ def load_reference(path: Path) -> Reference:
     return Reference(mean_sd, scale)
 
 
-def add_composites(results: pd.DataFrame, reference: Reference | None = None) -> pd.DataFrame:
-    """The results with composite rows appended (those whose measures are all present)."""
-    rows = composite_results(results, reference)
+def add_composites(results: pd.DataFrame, reference: Reference | None = None,
+                   composites: tuple[str, ...] = tuple(WEIGHTS)) -> pd.DataFrame:
+    """The results with rows of the `composites` appended (those whose measures are all present)."""
+    rows = composite_results(results, reference, composites)
     if rows.empty:
         return results
     return pd.concat([results, rows.reindex(columns=results.columns)], ignore_index=True)
 
 
-def composite_results(results: pd.DataFrame, reference: Reference | None = None) -> pd.DataFrame:
+def composite_results(results: pd.DataFrame, reference: Reference | None = None,
+                      composites: tuple[str, ...] = tuple(WEIGHTS)) -> pd.DataFrame:
     """One row per composite, window and geography (the `all` stratum only; composites are not
     computed by stratum). Value null when a measure's value is missing for that geography."""
     inputs = results[
@@ -139,7 +170,7 @@ def composite_results(results: pd.DataFrame, reference: Reference | None = None)
     ]
     present = set(inputs.measure_id)
     out = []
-    for composite in WEIGHTS:
+    for composite in composites:
         if not set(measures_of(composite)) <= present:
             continue
         for period_label, window in inputs.groupby("period_label", sort=True):
