@@ -475,3 +475,41 @@ def test_episode_flags_per_county_and_state():
     assert (counts[(ALAMEDA, "R9")], counts[(FRESNO, "R9")], counts[("state", "R9")]) == (1, 1, 2)
     assert (counts[(FRESNO, "R10")], counts[("state", "R10")], counts[(ALAMEDA, "R10")]) == (1, 1, 0)
     assert list(counts.loc["state"].index) == ["R4", "R5", "R6", "R8", "R9", "R10", "R11"]
+
+
+def tiny_practice_outcomes() -> pd.DataFrame:
+    """CFT meetings and 4-P1 in Los Angeles: 12 of 30 children with a meeting reached permanency
+    (40.0%), 20 of 80 without (25.0%); in Alameda 3 of 9 with a meeting (small: masked with its pair)."""
+    def pair(county, received, not_received):
+        return [{"period_label": "2025Q2", "county": county, "practice": "cft_meeting",
+                 "practice_label": "Child and Family Team meeting", "component": "engaging",
+                 "component_label": "Engaging Families through Relationship",
+                 "outcome": "Increased speed and likelihood of permanency", "outcome_measure": "4-P1",
+                 "outcome_name": "Permanency in 12 months", "direction": "higher", "group": group,
+                 "numerator": float(num), "denominator": float(den), "value": 100.0 * num / den,
+                 "unit": "percent", "received_rule": "within 60 days of removal", "status": "ok",
+                 "note": "Descriptive comparison, not causal."}
+                for group, (num, den) in (("received", received), ("not_received", not_received))]
+    return pd.DataFrame(pair(LA, (12, 30), (20, 80)) + pair(ALAMEDA, (3, 9), (40, 100)))
+
+
+def test_practice_comparison_beside_the_crosswalk_tables():
+    def comparison(public, geo):
+        data = prepare(tiny_results(), "2025Q2", public=public, registry=REGISTRY, county_names=NAMES,
+                       practice_outcomes=tiny_practice_outcomes())
+        report = build_report(data, geo)
+        engaging = next(c for c in report.practice if c.key == "engaging")
+        return report, engaging.comparison
+
+    report, table = comparison(False, LA)
+    assert table in list(report.tables()) and "not causal" in table.note
+    cells = {r["group"]: r["cell"] for r in table.rows}
+    assert [fmt.cell_value_text(cells[g]) for g in ("Received", "Did not receive")] == ["40.0%", "25.0%"]
+    low, high = wilson_interval([12], [30])
+    assert (cells["Received"].ci_lower, cells["Received"].ci_upper) == pytest.approx((100 * low[0], 100 * high[0]))
+    _, public_alameda = comparison(True, ALAMEDA)
+    assert [fmt.cell_value_text(r["cell"]) for r in public_alameda.rows] == ["masked", "masked"]
+    _, secure_alameda = comparison(False, ALAMEDA)
+    assert fmt.cell_value_text(secure_alameda.rows[0]["cell"]) == "33.3%"
+    report, table = comparison(False, "state")  # no state rows in the file: no table
+    assert table is None and all(c.comparison is None for c in report.practice)

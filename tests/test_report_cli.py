@@ -3,7 +3,7 @@
 from typer.testing import CliRunner
 
 from cwoutcomes.cli import app
-from test_report import LA, tiny_results
+from test_report import LA, tiny_practice_outcomes, tiny_results
 
 runner = CliRunner()
 
@@ -33,3 +33,17 @@ def test_report_command_errors_name_the_problem(tmp_path):
     result = runner.invoke(app, ["report", str(results), "--quarter", "2025Q2", "--formats", "docx",
                                  "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "unknown format" in result.output
+
+
+def test_report_reads_the_practice_comparison_beside_the_results(tmp_path):
+    results = tmp_path / "results.parquet"
+    tiny_results().to_parquet(results, index=False)
+    tiny_practice_outcomes().to_parquet(tmp_path / "results.practice.parquet", index=False)
+    out = tmp_path / "reports"
+    result = runner.invoke(app, ["report", str(results), "--quarter", "2025Q2", "--out", str(out),
+                                 "--county", LA, "--formats", "csv"])
+    assert result.exit_code == 0, result.output
+    assert (out / "06037-los-angeles" / "csv" / "practice-engaging-comparison.csv").exists()
+    result = runner.invoke(app, ["report", str(results), "--quarter", "2025Q2", "--out", str(out),
+                                 "--practice-outcomes", str(tmp_path / "nowhere.parquet")])
+    assert result.exit_code == 2 and "nowhere.parquet does not exist" in result.output

@@ -190,16 +190,45 @@ def compute_results(ds, measures, windows_option: Optional[str], latest: int, pu
                     composite_reference: Optional[Path] = None):
     from cwoutcomes.engine.evaluator import evaluate
     from cwoutcomes.engine.masking import mask_small_cells
-    from cwoutcomes.engine.periods import latest_windows, parse_windows
     from cwoutcomes.measures.composites import add_composites, load_reference
 
-    windows = parse_windows(windows_option) if windows_option else latest_windows(ds.extract_date, latest)
+    windows = resolve_windows(ds, windows_option, latest)
     reference = load_reference(composite_reference) if composite_reference else None
     with progress_bar("computing") as progress:
         results = evaluate(ds, measures, windows, public=False, progress=progress)
     # Round 2 composites are scored from the unmasked values; masking comes last.
     results = add_composites(results, reference, tuple(m.id for m in measures if m.is_composite))
     return mask_small_cells(results) if public else results
+
+
+def resolve_windows(ds, windows_option: Optional[str], latest: int):
+    from cwoutcomes.engine.periods import latest_windows, parse_windows
+
+    return parse_windows(windows_option) if windows_option else latest_windows(ds.extract_date, latest)
+
+
+def practice_outcomes_path(results_path: Path) -> Path:
+    """Where `compute` writes the practice comparison: beside the results, `NAME.practice.EXT`."""
+    return results_path.with_name(f"{results_path.stem}.practice{results_path.suffix}")
+
+
+def compute_practice_outcomes(ds, windows_option: Optional[str], latest: int, public: bool):
+    """Per practice, the linked outcomes of children who received it and of those who did not
+    (measures.md §5), for the same windows as the results."""
+    from cwoutcomes.measures.practice_outcomes import practice_outcomes
+
+    with progress_bar("practice comparison") as progress:
+        progress("practice comparison", 0, 1)
+        table = practice_outcomes(ds, resolve_windows(ds, windows_option, latest), public=public)
+        progress("done", 1, 1)
+    return table
+
+
+def read_table(path: Path):
+    """A results-like table written by `compute` (.parquet or .csv; county codes kept as text)."""
+    import pandas as pd
+
+    return pd.read_csv(path, dtype={"county": str}) if path.suffix == ".csv" else pd.read_parquet(path)
 
 
 def write_results(results, path: Path) -> None:
@@ -246,6 +275,9 @@ def compute(
     periodicity_schedule: Optional[Path] = typer.Option(
         None, help="CSV (exam_type,min_age,max_age,within_months) replacing 5B's default periodicity "
         "schedule (see `cwoutcomes explain 5B.MED`)."),
+    practice_comparison: bool = typer.Option(
+        True, help="With practice-model measures selected, also write NAME.practice.EXT beside the results: "
+        "per practice, the outcomes of children who received it and of those who did not (descriptive)."),
 ) -> None:
     """Compute measures for windows, counties, the state and strata into a results file."""
     selection = selected_measures(measures, with_inputs=True, periodicity_schedule=periodicity_schedule)
@@ -254,6 +286,11 @@ def compute(
     write_results(results, out_path)
     print_statewide(results)
     out.print(f"{len(results):,} result rows written to {out_path}")
+    if practice_comparison and any(m.version == "cpm" for m in selection):
+        comparison = compute_practice_outcomes(ds, windows, latest, public)
+        write_results(comparison, practice_outcomes_path(out_path))
+        out.print(f"Practice comparison (descriptive): {len(comparison):,} rows written to "
+                  f"{practice_outcomes_path(out_path)}")
 
 
 @app.command("measures")
@@ -325,12 +362,14 @@ def demo(
     ds = Dataset.from_database(summary.db_path)
     results = compute_results(ds, selected_measures(None), None, 12, public=False)
     write_results(results, out_dir / "results.parquet")
+    comparison = compute_practice_outcomes(ds, None, 12, public=False)
+    write_results(comparison, practice_outcomes_path(out_dir / "results.parquet"))
     print_statewide(results)
     out.print(f"Results: {out_dir / 'results.parquet'} ({len(results):,} rows)")
     quarter = max(label for label in results.period_label.unique() if "Q" in label)
     county = "06037" if (results.county == "06037").any() else sorted(set(results.county) - {"state"})[0]
     written = make_reports(results, quarter, out_dir / "reports", counties=["state", county],
-                           db=summary.db_path, workers=2)
+                           db=summary.db_path, workers=2, practice_outcomes=comparison)
     for w in written:
         out.print(f"Report for {w.name}, {quarter}: {w.files.get('pdf') or w.folder} "
                   f"(HTML, Excel and CSV beside it)", soft_wrap=True)
@@ -338,12 +377,12 @@ def demo(
 
 def make_reports(results, quarter: str, out_dir: Path, *, counties=(), all_: bool = False,
                  public: bool = False, db: Optional[Path] = None, formats=("html", "pdf", "xlsx", "csv"),
-                 workers: int = 1):
+                 workers: int = 1, practice_outcomes=None):
     """Prepare once, then write each geography's report (see cwoutcomes.report.build)."""
     from cwoutcomes.report.build import resolve_geographies, write_reports
     from cwoutcomes.report.content import prepare
 
-    data = prepare(results, quarter, public=public)
+    data = prepare(results, quarter, public=public, practice_outcomes=practice_outcomes)
     if db is not None:
         from cwoutcomes.report.quality import load_quality
 
@@ -365,15 +404,20 @@ def report(
     db: Optional[Path] = typer.Option(None, help="Loaded database, for the data-quality limits per period."),
     formats: str = typer.Option("html,pdf,xlsx,csv", help="Comma-separated: html, pdf, xlsx, csv."),
     workers: int = typer.Option(1, help="Reports written in parallel processes."),
+    practice_outcomes: Optional[Path] = typer.Option(
+        None, help="Practice comparison written by `compute` (default: RESULTS' NAME.practice.EXT, if present)."),
 ) -> None:
     """Write quarterly data reports (HTML, PDF, Excel, CSV) for the state and counties."""
-    import pandas as pd
-
     if not results_path.exists():
         raise CwoutcomesError(f"{results_path} does not exist")
-    results = pd.read_csv(results_path, dtype={"county": str}) if results_path.suffix == ".csv" else pd.read_parquet(results_path)
+    results = read_table(results_path)
+    comparison_path = practice_outcomes or practice_outcomes_path(results_path)
+    if practice_outcomes is not None and not practice_outcomes.exists():
+        raise CwoutcomesError(f"{practice_outcomes} does not exist")
+    comparison = read_table(comparison_path) if comparison_path.exists() else None
     written = make_reports(results, quarter, out_dir, counties=county or [], all_=all_, public=public, db=db,
-                           formats=[f.strip() for f in formats.split(",") if f.strip()], workers=workers)
+                           formats=[f.strip() for f in formats.split(",") if f.strip()], workers=workers,
+                           practice_outcomes=comparison)
     for w in written:
         out.print(f"{w.name}: {w.folder}")
     out.print(f"{len(written)} report(s) in {out_dir} (index: {out_dir / 'index.html'})")

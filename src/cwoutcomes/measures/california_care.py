@@ -138,6 +138,10 @@ def homes_on_day(ds, t: ir.Table, day: str) -> ir.Table:
     return t.left_join(h, ["period_label", "episode_id"]).drop("period_label_right", "episode_id_right")
 
 
+def _child_in_window(period_label: ir.StringValue, child_id: ir.StringValue) -> ir.StringValue:
+    return period_label.concat("|", child_id)
+
+
 def siblings_in_care(ds, windows: ir.Table) -> ir.Table:
     """4A universe on the PIT date: children 0-17 in care with at least one sibling (any shared
     sibling group) who is also 0-17 and in care that day in the same county; `siblings` counts
@@ -147,8 +151,12 @@ def siblings_in_care(ds, windows: ir.Table) -> ir.Table:
     pairs = s.join(s.select("sibling_group_id", sibling_id=s.child_id), "sibling_group_id")
     pairs = pairs.filter(pairs.child_id != pairs.sibling_id).select("child_id", "sibling_id").distinct()
     me = base.select("period_label", "child_id", "county", "home")
-    sib = base.select("period_label", sibling_id=base.child_id, sibling_county=base.county, sibling_home=base.home)
-    j = me.join(pairs, "child_id").join(sib, ["period_label", "sibling_id"])
+    # One key per (window, sibling): joined on period_label and sibling_id separately, DuckDB
+    # may join `me` to `sib` on the window alone first (every child with every child in care).
+    sib = base.select(_sibling_key=_child_in_window(base.period_label, base.child_id),
+                      sibling_county=base.county, sibling_home=base.home)
+    j = me.join(pairs, "child_id")
+    j = j.mutate(_sibling_key=_child_in_window(j.period_label, j.sibling_id)).join(sib, "_sibling_key")
     j = j.filter(j.county == j.sibling_county)
     same_home = (j.home == j.sibling_home).fill_null(False)
     counts = j.group_by(["period_label", "child_id"]).aggregate(

@@ -254,6 +254,7 @@ class PracticeComponent:
     practices: list[str]
     process: Table
     outcomes: Table
+    comparison: Table | None = None  # outcomes of children who received each practice, or not
 
 
 @dataclass
@@ -314,6 +315,8 @@ class Report:
         for component in self.practice:
             yield component.process
             yield component.outcomes
+            if component.comparison is not None:
+                yield component.comparison
         q = self.quality
         for table in (q.limits, q.flagged, q.records, q.cells):
             if table is not None:
@@ -345,6 +348,8 @@ class ReportData:
     trend_labels: dict[str, list[str]]  # per measure
     county_trends: dict[str, pd.DataFrame]  # per measure: county rows, stratum all (small multiples)
     window: tuple[dt.date, dt.date]
+    # measures.practice_outcomes rows of the quarter (masked for public reports), or None.
+    practice_outcomes: pd.DataFrame | None = None
 
     def geographies(self) -> list[str]:
         """The state first, then the counties present in the results, by name."""
@@ -431,7 +436,8 @@ def _rank_counties(frame: pd.DataFrame, direction: str) -> pd.DataFrame:
 
 def prepare(results: pd.DataFrame, quarter: str, *, public: bool = False,
             quality: QualityData | None = None, registry: dict | None = None,
-            county_names: dict[str, str] | None = None, generated: dt.date | None = None) -> ReportData:
+            county_names: dict[str, str] | None = None, generated: dt.date | None = None,
+            practice_outcomes: pd.DataFrame | None = None) -> ReportData:
     """The work shared by every geography's report: check the quarter, mask (public), compute
     the year-on-year changes and the counties' ranks, split the results by geography."""
     from cwoutcomes.engine.periods import parse_window
@@ -479,7 +485,18 @@ def prepare(results: pd.DataFrame, quarter: str, *, public: bool = False,
     by_geo = dict(tuple(results.groupby("county", sort=False)))
     return ReportData(results, quarter, public, measures, county_names, quality,
                       generated or dt.date.today(), by_geo, current_counties, trend_labels,
-                      county_trends, (window.start, window.end))
+                      county_trends, (window.start, window.end),
+                      _practice_outcomes_of(practice_outcomes, quarter, public))
+
+
+def _practice_outcomes_of(table: pd.DataFrame | None, quarter: str, public: bool) -> pd.DataFrame | None:
+    if table is None:
+        return None
+    from cwoutcomes.measures.practice_outcomes import mask_pairs
+
+    table = table[table.period_label.astype(str) == quarter].copy()
+    table["county"] = table.county.astype(str)
+    return mask_pairs(table) if public else table
 
 
 # -- building blocks --------------------------------------------------------------------------
@@ -784,7 +801,34 @@ def cover_table(blocks: list[MeasureBlock], area_of: dict[str, str], is_state: b
     return Table("summary", "Summary", columns, rows, group="area")
 
 
-def practice_tables(data: ReportData, make_block) -> list[PracticeComponent]:
+PRACTICE_GROUPS = {"received": "Received", "not_received": "Did not receive"}
+
+
+def practice_comparison(data: ReportData, geo: str, component: str, title: str) -> Table | None:
+    """Per practice of the component and linked outcome measure: children who received the
+    practice beside those who did not (descriptive), from the practice comparison file."""
+    if data.practice_outcomes is None:
+        return None
+    from cwoutcomes.stats.intervals import wilson_interval
+
+    rows = data.practice_outcomes[(data.practice_outcomes.county == geo)
+                                  & (data.practice_outcomes.component == component)]
+    if rows.empty:
+        return None
+    low, high = wilson_interval(rows.numerator.fillna(0), rows.denominator.fillna(0))
+    out = []
+    for row, lower, upper in zip(rows.to_dict("records"), 100 * low, 100 * high):
+        row["ci_lower"], row["ci_upper"] = lower, upper
+        out.append({"practice": row["practice_label"], "outcome": f"{row['outcome_measure']} {row['outcome_name']}",
+                    "group": PRACTICE_GROUPS.get(row["group"], row["group"]),
+                    "cell": Cell.from_row(row, row["unit"])})
+    columns = [Column("practice", "Practice", "text"), Column("outcome", "Outcome", "text"),
+               Column("group", "Children who", "text")] + VALUE_COLUMNS[:4]
+    return Table(f"practice-{component}-comparison", f"{title}: outcomes by practice received", columns, out,
+                 note=rows.note.iloc[0], group="practice")
+
+
+def practice_tables(data: ReportData, make_block, geo: str = STATE) -> list[PracticeComponent]:
     crosswalk = framework.practice_crosswalk()
     ids = list(data.measures)
     out = []
@@ -810,8 +854,10 @@ def practice_tables(data: ReportData, make_block) -> list[PracticeComponent]:
                 columns.append(Column("standard", "vs reference", "comparison"))
             tables[kind] = Table(f"practice-{key}-{'process' if kind == 'process_measure' else 'outcomes'}",
                                  f"{comp.component.iloc[0]}: {title}", columns, rows, group="element")
-        out.append(PracticeComponent(key, comp.component.iloc[0], list(dict.fromkeys(practices)),
-                                     tables["process_measure"], tables["outcome"]))
+        title = comp.component.iloc[0]
+        out.append(PracticeComponent(key, title, list(dict.fromkeys(practices)),
+                                     tables["process_measure"], tables["outcome"],
+                                     practice_comparison(data, geo, key, title)))
     return out
 
 
@@ -977,7 +1023,7 @@ def build_report(data: ReportData, geo: str) -> Report:
             sections.append(Section(area, framework.AREA_LABELS[area], []))
     _add_empty_outcomes(sections)
 
-    practice = practice_tables(data, make_block)
+    practice = practice_tables(data, make_block, geo)
     process_ids = []
     for family in framework.practice_crosswalk().query("element_type == 'process_measure'").measure_ids:
         for f in family.split(";"):

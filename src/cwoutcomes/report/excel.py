@@ -156,6 +156,8 @@ def write_workbook(report: Report, path: Path) -> Path:
         ws.cell(row=row + 1, column=1, value="Practices: " + ", ".join(component.practices))
         row = write_table(ws, component.process, row + 2, "Process measures")
         row = write_table(ws, component.outcomes, row, "Outcomes targeted")
+        if component.comparison is not None:
+            row = write_table(ws, component.comparison, row, "Outcomes by practice received (descriptive)")
     _fit_columns(ws, {1: 40, 2: 42, **{j: 13 for j in range(3, 20)}})
     ws = wb.create_sheet(sheet_name("Data quality", used))
     row = _header(ws, report, "Data quality")
