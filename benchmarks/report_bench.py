@@ -38,6 +38,7 @@ def main() -> None:
 
     import pandas as pd
 
+    from cwoutcomes.cli import practice_outcomes_path
     from cwoutcomes.report.build import write_reports
     from cwoutcomes.report.content import prepare
 
@@ -51,9 +52,12 @@ def main() -> None:
     t0, c0 = time.perf_counter(), cpu_seconds()
     w, c = time.perf_counter(), cpu_seconds()
     results = pd.read_parquet(args.results)
+    comparison_path = practice_outcomes_path(args.results)
+    comparison = pd.read_parquet(comparison_path) if comparison_path.exists() else None
+    figures["practice_comparison"] = comparison is not None
     phase("read", w, c)
     w, c = time.perf_counter(), cpu_seconds()
-    data = prepare(results, args.quarter)
+    data = prepare(results, args.quarter, practice_outcomes=comparison)
     phase("prepare", w, c)
     if args.db:
         from cwoutcomes.report.quality import load_quality
