@@ -192,6 +192,10 @@ def test_composites_are_registered_with_their_measures():
     assert measures["C2"].reference == {"standard (national reference only)": 106.4}
     assert "sign flipped for C1.2, C1.4" in measures["C1"].definition
     assert "0.462 x z(C1.1)" in measures["C1"].definition
+    from cwoutcomes.model.framework import areas_for
+
+    assert areas_for("C1", measures["C1"].inputs) == ["permanency_stability"]
+    assert areas_for("C1") == [] and areas_for("C1.1", ("S1.1",)) == ["permanency_stability"]
 
 
 def test_selecting_a_composite_computes_its_measures_and_only_it():

@@ -305,7 +305,7 @@ def list_measures() -> None:
         table.add_column(header, overflow="fold")
     for m in registry().values():
         table.add_row(m.id, m.version, m.name, m.unit_label, m.direction, reference_text(m),
-                      ", ".join(AREA_LABELS[a] for a in areas_for(m.id)), ", ".join(components_for(m.id)))
+                      ", ".join(AREA_LABELS[a] for a in areas_for(m.id, m.inputs)), ", ".join(components_for(m.id)))
     out.print(table)
 
 
@@ -333,7 +333,7 @@ def explain(
     from cwoutcomes.model.framework import AREA_LABELS, areas_for, components_for, practice_crosswalk
 
     names = dict(zip(practice_crosswalk().component_id, practice_crosswalk().component))
-    out.print(f"outcome area: {', '.join(AREA_LABELS[a] for a in areas_for(m.id)) or 'none'}")
+    out.print(f"outcome area: {', '.join(AREA_LABELS[a] for a in areas_for(m.id, m.inputs)) or 'none'}")
     out.print(f"practice components: {', '.join(names[c] for c in components_for(m.id)) or 'none'}")
     out.print(measure_sql(m, engine, window))
 

@@ -47,10 +47,12 @@ def _matches(framework_id: str, measure_id: str) -> bool:
     return measure_id == framework_id or measure_id.startswith(framework_id + ".")
 
 
-def areas_for(measure_id: str) -> list[str]:
-    """Outcome areas (keys of AREA_LABELS) a measure or result id belongs to."""
+def areas_for(measure_id: str, inputs: tuple[str, ...] = ()) -> list[str]:
+    """Outcome areas (keys of AREA_LABELS) a measure or result id belongs to; a composite the
+    framework does not list belongs to the areas of its `inputs`."""
     rows = outcome_framework()
-    return list(dict.fromkeys(rows.area[[_matches(f, measure_id) for f in rows.measure_id]]))
+    own = list(dict.fromkeys(rows.area[[_matches(f, measure_id) for f in rows.measure_id]]))
+    return own or list(dict.fromkeys(area for mid in inputs for area in areas_for(mid)))
 
 
 def components_for(measure_id: str) -> list[str]:

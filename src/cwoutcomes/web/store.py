@@ -328,7 +328,7 @@ def _info(measure_id: str, rows: pd.DataFrame, measure) -> MeasureInfo:
     return MeasureInfo(
         measure.id, measure.version, measure.name, measure.unit, measure.unit_label, measure.direction,
         None if standard is None else float(standard), reference, main, period_types, tuple(measure.strata),
-        measure.definition, tuple(areas_for(measure_id)), tuple(components_for(measure_id)),
+        measure.definition, tuple(areas_for(measure_id, measure.inputs)), tuple(components_for(measure_id)),
         measure.follow_up_months,
     )
 
