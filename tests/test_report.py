@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,7 @@ import pytest
 
 from cwoutcomes.engine.periods import parse_window
 from cwoutcomes.measures.base import Measure
-from cwoutcomes.report import content, format as fmt
+from cwoutcomes.report import format as fmt
 from cwoutcomes.report.build import write_reports
 from cwoutcomes.report.content import QualityData, build_report, prepare
 from cwoutcomes.stats.intervals import poisson_rate_interval, wilson_interval

@@ -13,7 +13,6 @@ import pandas as pd
 from cwoutcomes.engine import primitives as p
 from cwoutcomes.engine.dataset import Dataset
 from cwoutcomes.engine.periods import Window, dq_period_start, shift_months
-from cwoutcomes.model.tables import STATE
 
 
 @dataclass(frozen=True)

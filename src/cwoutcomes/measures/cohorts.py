@@ -4,7 +4,6 @@ tables with one row per window (`period_label`, `ps`, `pe`) and unit."""
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 
 from cwoutcomes.engine import primitives as p

@@ -17,7 +17,8 @@ from typing import Callable, Sequence
 
 from cwoutcomes.errors import CwoutcomesError
 from cwoutcomes.model.tables import STATE
-from cwoutcomes.report.content import Report, ReportData, build_report
+from cwoutcomes.report.content import ReportData, build_report
+from cwoutcomes.report.document import Report
 
 FORMATS = ("html", "pdf", "xlsx", "csv")
 

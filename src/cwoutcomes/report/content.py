@@ -1,7 +1,7 @@
 """What each section of a quarterly report shows, assembled from a results table (what
 `compute` writes), the measure registry and the outcome framework / practice crosswalk. No
-formatting happens here: every table holds typed cells (`Cell`, `Change`, `Comparison`,
-`Rank`) that the HTML, PDF, Excel and CSV writers all render the same way (`format.py`).
+formatting happens here: every table holds the typed cells of `document.py`, which the HTML,
+PDF, Excel and CSV writers all render the same way (`format.py`).
 
 `prepare` does the work shared by all geographies once (masking for public output,
 year-on-year change, ranks among counties); `build_report` then assembles one geography's
@@ -15,7 +15,7 @@ import math
 import re
 from importlib import resources
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,11 @@ from cwoutcomes.model import framework
 from cwoutcomes.model.tables import (
     AGENCIES, PLACEMENT_SETTINGS, RACE_ETHNICITY, RESPONSE_TYPES, RESULT_COLUMNS, SEX, STATE,
 )
-from cwoutcomes.stats.change import test_name, year_earlier, year_on_year
+from cwoutcomes.report.document import (
+    COMPARABLE, Cell, Change, Column, Comparison, MeasureBlock, MeasureInfo, Outcome,
+    PracticeComponent, QualityRate, QualitySection, Rank, Report, Section, Table, _f,
+)
+from cwoutcomes.stats.change import test_name, year_on_year
 
 STATE_NAME = "California"
 # Measures on the cover: the current federal round and California's own measures; superseded
@@ -34,10 +38,6 @@ STATE_NAME = "California"
 HEADLINE_VERSIONS = ("cfsr4", "ca")
 MAX_TREND_PERIODS = 20
 TABLE_PERIODS = 12
-VERSION_LABELS = {
-    "cfsr4": "CFSR Round 4", "cfsr3": "CFSR Round 3", "cfsr2": "CFSR Round 2",
-    "ca": "California (AB 636)", "cpm": "Core Practice Model",
-}
 DIRECTION_TEXT = {"higher": "higher is better", "lower": "lower is better", "none": "context measure (no better direction)"}
 STRATUM_LABELS = {
     "age_group": "Age group", "race_ethnicity": "Race/ethnicity", "sex": "Sex", "agency": "Agency",
@@ -57,7 +57,6 @@ VALUE_LABELS = {
 CODE_ORDER = {v: i for i, v in enumerate(
     (*RACE_ETHNICITY, *SEX, *AGENCIES, *RESPONSE_TYPES, *PLACEMENT_SETTINGS, "missing"))}
 LAST_VALUES = ("unknown", "missing", "other")
-COMPARABLE = ("ok", "incomplete")
 QUALITY_RULES = {
     "R4": "order: exit before removal, or a placement ending before it starts",
     "R5": "birth after removal or exit, or over 21 at removal",
@@ -67,260 +66,6 @@ QUALITY_RULES = {
     "R10": "removal and exit on the same day",
     "R11": "an episode with no placement",
 }
-
-
-# -- cells ------------------------------------------------------------------------------------
-def _f(x) -> float:
-    """A float, NaN for None / NA / NaN."""
-    if x is None:
-        return float("nan")
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One measure value with its counts and interval. `state` is the results status, except
-    that an `ok` row without a value is `no_cases` (denominator 0) or `no_estimate`, and a
-    missing row is `no_data`."""
-
-    state: str
-    unit: str
-    value: float = float("nan")
-    numerator: float = float("nan")
-    denominator: float = float("nan")
-    ci_lower: float = float("nan")
-    ci_upper: float = float("nan")
-
-    @property
-    def shows_value(self) -> bool:
-        return self.state in COMPARABLE and not math.isnan(self.value)
-
-    @classmethod
-    def from_row(cls, row: Any, unit: str) -> "Cell":
-        if row is None:
-            return cls("no_data", unit)
-        status = row["status"]
-        value = _f(row["value"])
-        if status in COMPARABLE and math.isnan(value):
-            den = _f(row["denominator"])
-            status = "no_cases" if (math.isnan(den) or den == 0) else ("incomplete" if status == "incomplete" else "no_estimate")
-        return cls(status, unit, value, _f(row["numerator"]), _f(row["denominator"]),
-                   _f(row.get("ci_lower")), _f(row.get("ci_upper")))
-
-
-@dataclass(frozen=True)
-class Change:
-    """Difference from the same window a year earlier, with the change test's p-value."""
-
-    unit: str
-    difference: float
-    previous: float
-    p_value: float
-    significant: bool
-    test: str | None
-    verdict: str | None  # better / worse / no change (direction-aware), up / down for context
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """A value against a reference (national standard or SIP target), direction-aware (G17)."""
-
-    kind: str  # "standard" or "target"
-    label: str
-    reference: float
-    unit: str
-    outcome: str | None  # met / not met, on track / off track
-    percent_of: float
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Rank:
-    rank: float
-    of: int
-    order: str  # what rank 1 means
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class QualityRate:
-    """One data-quality check's rate for a geography and 6-month period."""
-
-    failing: float
-    total: float
-    rate: float
-    limit: float
-    passed: bool
-    masked: bool = False
-
-
-# -- tables -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    # text | value | ci | numerator | denominator | change | reference | comparison | rank |
-    # count | fraction | quality
-    kind: str = "text"
-    cell: str = "cell"  # for value / ci / numerator / denominator: the row key of the Cell
-    short: str = ""  # a shorter label where space is tight (row labels of transposed tables)
-
-
-@dataclass
-class Table:
-    """One table as shown. `group` names a row key that splits the rows into sub-tables on the
-    page (strata); `layout` 'transposed' shows rows as columns (the trend table), 'twoup' sets
-    the sub-tables two abreast."""
-
-    slug: str
-    title: str
-    columns: list[Column]
-    rows: list[dict]
-    note: str = ""
-    group: str | None = None
-    layout: str = "rows"
-
-    def groups(self) -> list[tuple[str, list[dict]]]:
-        if not self.group:
-            return [("", self.rows)]
-        out: dict[str, list[dict]] = {}
-        for row in self.rows:
-            out.setdefault(row[self.group], []).append(row)
-        return list(out.items())
-
-
-@dataclass(frozen=True)
-class MeasureInfo:
-    id: str
-    name: str
-    version: str
-    unit: str
-    unit_label: str
-    direction: str
-    definition: str
-    national_standard: float | None
-    reference: dict
-    period_type: str
-    summarized: bool
-    dq_checks: tuple[str, ...]
-    follow_up: str
-
-    @property
-    def version_label(self) -> str:
-        return VERSION_LABELS.get(self.version, self.version)
-
-    @property
-    def anchor(self) -> str:
-        return "m-" + re.sub(r"[^A-Za-z0-9]+", "-", self.id)
-
-
-@dataclass
-class MeasureBlock:
-    info: MeasureInfo
-    current: Cell
-    change: Change | None
-    standard: Comparison | None
-    target: Comparison | None
-    rank: Rank | None
-    trend: Table
-    strata: Table | None
-    counties: Table | None
-    methodology: str
-    chart_data: pd.DataFrame  # period_label, series, value, ci_lower, ci_upper, state
-    county_chart_data: pd.DataFrame | None  # state report: every county's trend (small multiples)
-
-
-@dataclass
-class Outcome:
-    title: str
-    measures: list[MeasureBlock]
-
-
-@dataclass
-class Section:
-    key: str
-    title: str
-    outcomes: list[Outcome]
-
-
-@dataclass
-class PracticeComponent:
-    key: str
-    title: str
-    practices: list[str]
-    process: Table
-    outcomes: Table
-    comparison: Table | None = None  # outcomes of children who received each practice, or not
-
-
-@dataclass
-class QualitySection:
-    available: bool
-    note: str
-    limits: Table | None
-    flagged: Table | None
-    records: Table | None
-    cells: Table
-
-
-@dataclass
-class Report:
-    geo: str
-    geo_name: str
-    quarter: str
-    window_start: dt.date
-    window_end: dt.date
-    public: bool
-    generated: dt.date
-    cover: Table
-    sections: list[Section]
-    practice: list[PracticeComponent]
-    practice_measures: list[MeasureBlock]
-    other: list[MeasureBlock]
-    quality: QualitySection
-    legend: list[tuple[str, str]]
-
-    @property
-    def is_state(self) -> bool:
-        return self.geo == STATE
-
-    @property
-    def slug(self) -> str:
-        return "state" if self.is_state else self.geo
-
-    @property
-    def title(self) -> str:
-        return f"{self.geo_name} quarterly data report, {self.quarter}"
-
-    def measure_blocks(self) -> Iterator[MeasureBlock]:
-        for section in self.sections:
-            for outcome in section.outcomes:
-                yield from outcome.measures
-        yield from self.practice_measures
-        yield from self.other
-
-    def tables(self) -> Iterator[Table]:
-        """Every table shown, in page order (what the CSV and Excel writers export)."""
-        yield self.cover
-        for block in self.measure_blocks():
-            yield block.trend
-            if block.strata is not None:
-                yield block.strata
-            if block.counties is not None:
-                yield block.counties
-        for component in self.practice:
-            yield component.process
-            yield component.outcomes
-            if component.comparison is not None:
-                yield component.comparison
-        q = self.quality
-        for table in (q.limits, q.flagged, q.records, q.cells):
-            if table is not None:
-                yield table
 
 
 # -- shared preparation -----------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv as _csv
 from pathlib import Path
 
-from cwoutcomes.report.content import Report, Table
+from cwoutcomes.report.document import Report, Table
 from cwoutcomes.report.flat import flatten
 
 

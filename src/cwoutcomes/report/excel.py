@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from cwoutcomes.report import format as fmt
-from cwoutcomes.report.content import MeasureBlock, Report, Table
+from cwoutcomes.report.document import MeasureBlock, Report, Table
 from cwoutcomes.report.flat import flatten
 
 TITLE = Font(bold=True, size=13, color="1F4E79")

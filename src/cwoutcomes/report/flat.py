@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from cwoutcomes.report.content import Column, Table
+from cwoutcomes.report.document import Column, Table
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import math
 import jinja2
 
 from cwoutcomes.report import format as fmt
-from cwoutcomes.report.content import Column, Report, Table
+from cwoutcomes.report.document import Column, Report, Table
 
 STATE_CLASS = {"masked": "st-masked", "data_quality": "st-dq", "not_available": "st-na",
                "incomplete": "st-incomplete", "no_cases": "st-none", "no_estimate": "st-none",
