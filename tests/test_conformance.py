@@ -46,6 +46,32 @@ def test_federal_measures_identical_on_duckdb_and_spark(loaded):
     pd.testing.assert_frame_equal(on_duckdb, on_spark, check_dtype=False)
 
 
+@pytest.mark.spark
+@pytest.mark.skipif(os.environ.get("CWOUTCOMES_SKIP_SPARK") == "1", reason="Spark disabled")
+@pytest.mark.parametrize("version", ["ca", "cfsr2", "cpm"])
+def test_california_round_2_and_practice_measures_identical_on_duckdb_and_spark(loaded, version):
+    measures = [m for m in registry().values() if m.version == version and not m.is_composite]
+    windows = parse_windows("2024Q4")
+    on_duckdb = sort(evaluate(Dataset.from_database(loaded), measures, windows))
+    on_spark = sort(evaluate(Dataset.from_database(loaded, engine="spark"), measures, windows))
+    assert set(on_duckdb.measure_id) == {m.id for m in measures}
+    assert (on_duckdb.status == "ok").any() and on_duckdb.denominator.sum() > 0
+    pd.testing.assert_frame_equal(on_duckdb, on_spark, check_dtype=False)
+
+
+@pytest.mark.spark
+@pytest.mark.skipif(os.environ.get("CWOUTCOMES_SKIP_SPARK") == "1", reason="Spark disabled")
+def test_practice_comparison_identical_on_duckdb_and_spark(loaded):
+    from cwoutcomes.measures.practice_outcomes import practice_outcomes
+
+    keys = ["period_label", "county", "practice", "component", "outcome", "outcome_measure", "group"]
+    on_duckdb = practice_outcomes(Dataset.from_database(loaded), ["2024Q4"]).sort_values(keys, ignore_index=True)
+    on_spark = practice_outcomes(Dataset.from_database(loaded, engine="spark"), ["2024Q4"]).sort_values(
+        keys, ignore_index=True)
+    assert len(on_duckdb) > 0 and on_duckdb.denominator.sum() > 0
+    pd.testing.assert_frame_equal(on_duckdb, on_spark, check_dtype=False)
+
+
 def test_compute_and_explain_commands(loaded, tmp_path):
     runner = CliRunner()
     out = tmp_path / "results.csv"
@@ -57,6 +83,19 @@ def test_compute_and_explain_commands(loaded, tmp_path):
     state = written[(written.county == "state") & (written.stratum == "all")]
     assert len(state) == 2 and (state.denominator > 0).all()
     assert "4-P1" in result.output
+    assert not (tmp_path / "results.practice.csv").exists()  # no practice measure selected
+
+    result = runner.invoke(app, ["compute", str(loaded), "--out", str(out), "--windows", "2024Q4",
+                                 "--measures", "CPM-CFT"])
+    assert result.exit_code == 0, result.output
+    comparison = pd.read_csv(tmp_path / "results.practice.csv", dtype={"county": str})
+    assert set(comparison.group) == {"received", "not_received"}
+    assert comparison.note.str.contains("not causal").all()
+    state = comparison[(comparison.county == "state") & (comparison.outcome_measure == "4-P1")]
+    # Each pair (a practice, for one of the outcomes its components target) adds up to the same
+    # 4-P1 cohort.
+    pairs = state.groupby(["practice", "component", "outcome"]).denominator
+    assert (pairs.size() == 2).all() and pairs.sum().nunique() == 1
 
     explained = runner.invoke(app, ["explain", "4-P1", "--engine", "duckdb"])
     assert explained.exit_code == 0 and "SELECT" in explained.output and "Permanency" in explained.output

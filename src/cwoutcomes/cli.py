@@ -241,18 +241,20 @@ def write_results(results, path: Path) -> None:
 
 def print_statewide(results) -> None:
     """Per measure, the latest window whose follow-up is complete (else the latest window)."""
+    import pandas as pd
+
     state = results[(results.county == "state") & (results.stratum == "all")]
     state = state.assign(_complete=state.status == "ok").sort_values(["_complete", "period_label"])
     latest = state.groupby("measure_id").tail(1)
     table = RichTable(title="Statewide results, latest complete window per measure")
     for header in ("measure", "window", "numerator", "denominator", "value", "unit", "national", "status"):
         table.add_column(header, justify="left" if header in ("measure", "unit", "status") else "right")
+    def text(x, spec: str) -> str:  # blank for null / NaN (medians have no numerator)
+        return "" if pd.isna(x) else format(float(x), spec)
+
     for row in latest.sort_values("measure_id").itertuples(index=False):
-        value = "" if row.value != row.value else f"{row.value:,.2f}"
-        national = "" if row.national_standard != row.national_standard else f"{row.national_standard:g}"
-        numerator = "" if row.numerator != row.numerator else f"{row.numerator:,.0f}"  # medians: none
-        table.add_row(row.measure_id, row.period_label, numerator, f"{row.denominator:,.0f}", value,
-                      row.unit, national, row.status)
+        table.add_row(row.measure_id, row.period_label, text(row.numerator, ",.0f"), text(row.denominator, ",.0f"),
+                      text(row.value, ",.2f"), row.unit, text(row.national_standard, "g"), row.status)
     out.print(table)
 
 
