@@ -249,6 +249,7 @@ def print_statewide(results) -> None:
     table = RichTable(title="Statewide results, latest complete window per measure")
     for header in ("measure", "window", "numerator", "denominator", "value", "unit", "national", "status"):
         table.add_column(header, justify="left" if header in ("measure", "unit", "status") else "right")
+
     def text(x, spec: str) -> str:  # blank for null / NaN (medians have no numerator)
         return "" if pd.isna(x) else format(float(x), spec)
 
