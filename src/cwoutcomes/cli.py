@@ -240,13 +240,15 @@ def write_results(results, path: Path) -> None:
 
 
 def print_statewide(results) -> None:
-    """Per measure, the latest window whose follow-up is complete (else the latest window)."""
+    """Per measure, the latest window whose follow-up is complete and that has a value (else the
+    latest window)."""
     import pandas as pd
 
     state = results[(results.county == "state") & (results.stratum == "all")]
-    state = state.assign(_complete=state.status == "ok").sort_values(["_complete", "period_label"])
+    complete = (state.status == "ok") & state.value.notna()
+    state = state.assign(_complete=complete).sort_values(["_complete", "period_label"])
     latest = state.groupby("measure_id").tail(1)
-    table = RichTable(title="Statewide results, latest complete window per measure")
+    table = RichTable(title="Statewide results, latest complete window with a value, per measure")
     for header in ("measure", "window", "numerator", "denominator", "value", "unit", "national", "status"):
         table.add_column(header, justify="left" if header in ("measure", "unit", "status") else "right")
 
