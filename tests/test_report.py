@@ -512,3 +512,18 @@ def test_practice_comparison_beside_the_crosswalk_tables():
     assert fmt.cell_value_text(secure_alameda.rows[0]["cell"]) == "33.3%"
     report, table = comparison(False, "state")  # no state rows in the file: no table
     assert table is None and all(c.comparison is None for c in report.practice)
+
+
+def test_a_composite_follows_its_last_measure():
+    registry = REGISTRY | {"C9": _measure("C9", "cfsr2", "A composite of 4-P4 and 4-P1", "composite_score",
+                                          "higher", inputs=("4-P4", "4-P1"))}
+    rows = [{**row("4-P1", "2025Q2", county, 1, 1), "measure_id": "C9", "measure_version": "cfsr2",
+             "unit": "relative_score", "numerator": np.nan, "value": value, "ci_lower": np.nan, "ci_upper": np.nan}
+            for county, value in (("state", 100.0), (LA, 112.5))]
+    data = prepare(pd.concat([tiny_results(), pd.DataFrame(rows)], ignore_index=True), "2025Q2",
+                   registry=registry, county_names=NAMES)
+    report = build_report(data, LA)
+    reunified = next(o for s in report.sections for o in s.outcomes if o.measures and o.measures[0].info.id == "4-P1")
+    assert [b.info.id for b in reunified.measures] == ["4-P1", "C9"]  # 4-P1 is placed after 4-P4
+    assert "C9" not in [b.info.id for b in report.other]
+    assert fmt.cell_value_text(block_of(report, "C9").current) == "112.50"

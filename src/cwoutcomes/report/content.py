@@ -147,7 +147,7 @@ def measure_info(measure_id: str, registry: dict, rows: pd.DataFrame) -> Measure
     return MeasureInfo(
         measure_id if m.id != measure_id else m.id, m.name, m.version, unit, UNIT_LABEL.get(unit, unit),
         m.direction, m.definition, m.national_standard, dict(m.reference), _primary_type(m.period_type, types),
-        m.summarize is not None, tuple(m.dq_checks), _follow_up(m))
+        m.summarize is not None, tuple(m.dq_checks), _follow_up(m), tuple(m.inputs) if m.id == measure_id else ())
 
 
 def _primary_type(declared: str | None, present: list[str]) -> str:
@@ -762,6 +762,16 @@ def build_report(data: ReportData, geo: str) -> Report:
                     outcome.measures.insert(at + 1, make_block(mid))
                     area_of[mid] = section.title
                     placed.add(mid)
+    # A composite the framework does not list follows the last of its measures that it places.
+    for mid in ids:
+        inputs = data.measures[mid].inputs
+        spots = [(section, outcome, i) for section in sections for outcome in section.outcomes
+                 for i, b in enumerate(outcome.measures) if b.info.id in inputs]
+        if mid not in placed and spots:
+            section, outcome, at = spots[-1]
+            outcome.measures.insert(at + 1, make_block(mid))
+            area_of[mid] = section.title
+            placed.add(mid)
     for area in framework.AREA_LABELS:
         seen = {s.key for s in sections}
         if area not in seen:

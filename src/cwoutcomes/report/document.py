@@ -162,6 +162,7 @@ class MeasureInfo:
     summarized: bool
     dq_checks: tuple[str, ...]
     follow_up: str
+    inputs: tuple[str, ...] = ()  # a composite's measures
 
     @property
     def version_label(self) -> str:
