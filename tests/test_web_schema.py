@@ -29,23 +29,25 @@ def _cleanup():
     shutil.rmtree(_FOLDER, ignore_errors=True)
 
 
-def _call(case, who: str | None) -> None:
-    case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS[who]}"} if who else {})
+def _call(case, who: str | None):
+    """The answer, after schemathesis has checked it against the OpenAPI document (it raises on
+    a server error, a status code or body the document does not allow, or bad input accepted)."""
+    return case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS[who]}"} if who else {})
 
 
 @schema.parametrize()
 @SETTINGS
 def test_api_as_public(case):
-    _call(case, None)
+    assert _call(case, None).status_code < 500
 
 
 @schema.parametrize()
 @SETTINGS
 def test_api_as_county_user(case):
-    _call(case, "alex")
+    assert _call(case, "alex").status_code < 500
 
 
 @schema.parametrize()
 @SETTINGS
 def test_api_as_state_user(case):
-    _call(case, "sally")
+    assert _call(case, "sally").status_code < 500

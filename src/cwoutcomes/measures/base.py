@@ -85,10 +85,6 @@ class Measure:
     def unit_label(self) -> str:
         return UNIT_LABEL[self.unit]
 
-    @property
-    def is_rate(self) -> bool:
-        return self.unit in UNIT_LABEL and self.unit.startswith("per_") and self.summarize is None
-
 
 _REGISTRY: dict[str, Measure] = {}
 

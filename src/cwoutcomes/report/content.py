@@ -748,26 +748,17 @@ def build_report(data: ReportData, geo: str) -> Report:
                 area_of[mid] = framework.AREA_LABELS.get(area, area)
             outcomes.append(Outcome(outcome, [blocks[mid] for mid in members]))
         sections.append(Section(area, framework.AREA_LABELS.get(area, area), outcomes))
-    # A measure the framework does not list joins a listed measure of the same name (the
-    # Round 3 twins 3-P2, 3-P3 of 4-P2, 4-P3), right after it.
+    # A measure the framework does not list follows, in the same outcome, the last placed measure
+    # it belongs with: its twin of the same name (the Round 3 twins 3-P2, 3-P3 of 4-P2, 4-P3) or,
+    # for a composite (C1-C4), its measures.
     by_name = {data.measures[mid].name: mid for mid in placed}
     for mid in ids:
-        twin = by_name.get(data.measures[mid].name)
-        if mid in placed or twin is None:
+        if mid in placed:
             continue
-        for section in sections:
-            for outcome in section.outcomes:
-                at = next((i for i, b in enumerate(outcome.measures) if b.info.id == twin), None)
-                if at is not None:
-                    outcome.measures.insert(at + 1, make_block(mid))
-                    area_of[mid] = section.title
-                    placed.add(mid)
-    # A composite the framework does not list follows the last of its measures that it places.
-    for mid in ids:
-        inputs = data.measures[mid].inputs
+        anchors = {by_name.get(data.measures[mid].name), *data.measures[mid].inputs} - {None}
         spots = [(section, outcome, i) for section in sections for outcome in section.outcomes
-                 for i, b in enumerate(outcome.measures) if b.info.id in inputs]
-        if mid not in placed and spots:
+                 for i, b in enumerate(outcome.measures) if b.info.id in anchors]
+        if spots:
             section, outcome, at = spots[-1]
             outcome.measures.insert(at + 1, make_block(mid))
             area_of[mid] = section.title
